@@ -1,0 +1,1 @@
+"""Tables of svc-dossier. The domain tables arrive with the service's own issue."""

@@ -1,0 +1,1 @@
+"""Tables of svc-identity. The domain tables arrive with the service's own issue."""

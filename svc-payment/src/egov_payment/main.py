@@ -1,0 +1,19 @@
+"""svc-payment: invoices (fee obligations), payments through providers, the ledger and electronic receipts."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from egov_payment.config import MIGRATIONS_DIR, Settings
+from egov_shared.bus.memory import InMemoryBroker
+from egov_shared.http.app import create_service_app
+
+
+def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | None = None) -> FastAPI:
+    return create_service_app(
+        settings or Settings(),
+        title="svc-payment",
+        description=__doc__ or "",
+        migrations_dir=MIGRATIONS_DIR,
+        broker=broker,
+    )

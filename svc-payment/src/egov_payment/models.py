@@ -1,0 +1,1 @@
+"""Tables of svc-payment. The domain tables arrive with the service's own issue."""
