@@ -10,6 +10,8 @@ REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# Which service is at work: log lines say so even when the embedded mode runs every service in one process.
+service_var: ContextVar[str | None] = ContextVar("service", default=None)
 
 
 def new_request_id() -> str:
@@ -25,3 +27,7 @@ def accept_request_id(value: str | None) -> str:
 
 def current_request_id() -> str | None:
     return request_id_var.get()
+
+
+def current_service() -> str | None:
+    return service_var.get()

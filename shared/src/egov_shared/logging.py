@@ -10,7 +10,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-from egov_shared.context import current_request_id
+from egov_shared.context import current_request_id, current_service
 
 
 class _ContextFilter(logging.Filter):
@@ -20,14 +20,16 @@ class _ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "service"):
-            record.service = self.service
+            record.service = current_service() or self.service
         record.request_id = current_request_id()
         return True
 
 
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
-    """Configure the root logger once per process (the embedded mode calls this once for all services)."""
+    """Configure the root logger of this process; the first call wins (the embedded mode makes one for all)."""
     root = logging.getLogger()
+    if any(getattr(h, "_egov", False) for h in root.handlers):
+        return
     handler = logging.StreamHandler(sys.stdout)
     if json:
         handler.setFormatter(
@@ -42,6 +44,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
             logging.Formatter("%(asctime)s %(levelname)s [%(service)s %(request_id)s] %(name)s: %(message)s")
         )
     handler.addFilter(_ContextFilter(service))
+    handler._egov = True  # type: ignore[attr-defined]
     root.handlers = [handler]
     root.setLevel(level.upper())
     # uvicorn's access log repeats what our middleware logs; its error log goes through the root handler.

@@ -74,8 +74,11 @@ class OutboxRelay:
         return True
 
     async def relay_once(self) -> int:
-        """Publish one batch of unsent events; returns how many were published."""
-        published: list[int] = []
+        """Publish one batch of unsent events; returns how many were published.
+
+        The batch is published pipelined (one channel keeps the order) and each row is marked sent only once
+        the broker confirmed it; a failed row is counted and retried on the next pass.
+        """
         async with self._sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
@@ -86,28 +89,29 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            error: Exception | None = None
-            for row in rows:
-                event = CloudEvent.model_validate_json(row.envelope)
-                try:
-                    await self._bus.publish(event)
-                except Exception as exc:
-                    error = exc
-                    await session.execute(
-                        update(tables.outbox)
-                        .where(tables.outbox.c.id == row.id)
-                        .values(attempts=tables.outbox.c.attempts + 1, last_error=str(exc)[:500])
-                    )
-                    break
-                published.append(row.id)
-                if self._metrics:
-                    self._metrics.events_published.labels(event.type).inc()
+            events = [CloudEvent.model_validate_json(row.envelope) for row in rows]
+            outcomes = await asyncio.gather(*(self._bus.publish(e) for e in events), return_exceptions=True)
+            published = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            failed = [
+                (row.id, outcome) for row, outcome in zip(rows, outcomes, strict=True) if outcome is not None
+            ]
             if published:
                 await session.execute(
                     update(tables.outbox).where(tables.outbox.c.id.in_(published)).values(sent_at=utcnow())
                 )
-        if error is not None:
-            raise error
+            for row_id, error in failed:
+                await session.execute(
+                    update(tables.outbox)
+                    .where(tables.outbox.c.id == row_id)
+                    .values(attempts=tables.outbox.c.attempts + 1, last_error=str(error)[:500])
+                )
+        if self._metrics:
+            for event, outcome in zip(events, outcomes, strict=True):
+                if outcome is None:
+                    self._metrics.events_published.labels(event.type).inc()
+        if failed:
+            error = failed[0][1]
+            raise error if isinstance(error, Exception) else RuntimeError(str(error))
         return len(published)
 
     async def _update_backlog(self) -> None:

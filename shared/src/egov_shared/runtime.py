@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 
 from egov_shared.bus import EventBus
+from egov_shared.context import service_var
 from egov_shared.bus.memory import InMemoryBroker, InMemoryBus
 from egov_shared.bus.rabbitmq import RabbitMQBus
 from egov_shared.db import create_engine, create_sessionmaker
@@ -92,6 +93,8 @@ class ServiceRuntime:
         await upgrade(self.engine, self.migrations_dir)
 
     async def start(self) -> None:
+        # Tasks created below inherit this, so the relay's and consumers' log lines name the service.
+        service_var.set(self.name)
         if self.settings.migrate_on_start:
             await self.migrate()
         await self.bus.start()

@@ -58,7 +58,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics, service=settings.service_name)
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)

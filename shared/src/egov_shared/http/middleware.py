@@ -7,7 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from egov_shared.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from egov_shared.context import REQUEST_ID_HEADER, accept_request_id, request_id_var, service_var
 from egov_shared.metrics import ServiceMetrics
 
 log = logging.getLogger("egov.access")
@@ -16,9 +16,10 @@ _REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, service: str) -> None:
         self.app = app
         self.metrics = metrics
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,6 +32,7 @@ class RequestContextMiddleware:
                 break
         request_id = accept_request_id(incoming)
         token = request_id_var.set(request_id)
+        service_token = service_var.set(self.service)
         started = time.perf_counter()
         status = 500
 
@@ -62,3 +64,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            service_var.reset(service_token)

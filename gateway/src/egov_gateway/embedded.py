@@ -1,0 +1,66 @@
+"""Embedded mode (``make run``): the gateway and every service in one process on one port.
+
+Each service keeps its own SQLite file under ``./var`` and its own outbox and inbox; events travel through one
+in-memory broker; the gateway calls the service apps in-process instead of over the network. Every other line of
+code is the one the distributed mode runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from egov_gateway.app import Gateway, create_gateway
+from egov_gateway.config import GatewaySettings
+from egov_gateway.routes import SERVICES
+from egov_gateway.upstreams import AsgiUpstream, Upstream
+from egov_shared.bus.memory import InMemoryBroker
+from egov_shared.logging import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def create_service(name: str, broker: InMemoryBroker) -> FastAPI:
+    """The service's own app factory, given the shared in-process broker."""
+    module = importlib.import_module(f"egov_{name}.main")
+    app: FastAPI = module.create_app(broker=broker)
+    return app
+
+
+def create_embedded(settings: GatewaySettings | None = None) -> Gateway:
+    settings = settings or GatewaySettings()
+    broker = InMemoryBroker(
+        max_deliveries=settings.consumer_max_deliveries,
+        retry_delay_seconds=settings.consumer_retry_delay_seconds,
+    )
+    upstreams: dict[str, Upstream] = {
+        name: AsgiUpstream(name, create_service(name, broker), lifespan=True) for name in SERVICES
+    }
+    return create_gateway(settings, upstreams)
+
+
+def main() -> None:
+    os.environ.setdefault("EGOV_DEMO_DATA", "1")
+    settings = GatewaySettings()
+    configure_logging("embedded", level=settings.log_level, json=settings.log_json)
+    app = create_embedded(settings)
+    log.info("embedded mode listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
