@@ -27,9 +27,12 @@ async def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
     try:
-        async with asyncio.timeout(60):
-            while not server.started:
-                await asyncio.sleep(0.05)
+        for _ in range(1200):  # up to 60 s
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the embedded server did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
