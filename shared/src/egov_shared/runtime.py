@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import text
 
 from egov_shared.bus import EventBus
-from egov_shared.context import service_var
 from egov_shared.bus.memory import InMemoryBroker, InMemoryBus
 from egov_shared.bus.rabbitmq import RabbitMQBus
+from egov_shared.context import service_var
 from egov_shared.db import create_engine, create_sessionmaker
 from egov_shared.inbox import EventConsumer, EventHandler
 from egov_shared.jobs import JobScheduler, PeriodicJob, retention_job
