@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from egov_shared.auth.jwks import JwksClient
+from egov_shared.auth.tokens import KeySource, TokenVerifier
 from egov_shared.bus import EventBus
 from egov_shared.bus.memory import InMemoryBroker, InMemoryBus
 from egov_shared.bus.rabbitmq import RabbitMQBus
@@ -66,6 +68,8 @@ class ServiceRuntime:
             tick_seconds=settings.jobs_tick_seconds,
             metrics=self.metrics,
         )
+        self.keys: KeySource = JwksClient.from_url(settings.jwks_url)
+        self.verifier = TokenVerifier(self.keys, issuer=settings.issuer)
         self._tasks: list[asyncio.Task[None]] = []
 
     @staticmethod
@@ -85,6 +89,11 @@ class ServiceRuntime:
                 retry_delay_seconds=settings.consumer_retry_delay_seconds,
             )
         )
+
+    def use_keys(self, keys: KeySource) -> None:
+        """Verify tokens with these keys instead (svc-identity uses its own; tests use a test issuer's)."""
+        self.keys = keys
+        self.verifier = TokenVerifier(keys, issuer=self.settings.issuer)
 
     def new_uow(self) -> UnitOfWork:
         return self.uow()

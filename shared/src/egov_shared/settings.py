@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     demo_data: bool = shared("DEMO_DATA", default=False)
     migrate_on_start: bool = shared("MIGRATE_ON_START", default=True)
     key_encryption_key: SecretStr = shared("KEY_ENCRYPTION_KEY", default=SecretStr(DEV_KEY_ENCRYPTION_KEY))
+    # The token issuer as clients see it (the gateway's public URL) and where its public keys are published.
+    issuer: str = shared("ISSUER", default="http://localhost:8000")
+    jwks_url: str = shared("JWKS_URL", default="http://127.0.0.1:8000/oauth2/jwks")
     log_level: str = shared("LOG_LEVEL", default="INFO")
     log_json: bool = shared("LOG_JSON", default=True)
     retention_days: int = shared("RETENTION_DAYS", default=7, ge=1)

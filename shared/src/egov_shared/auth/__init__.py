@@ -1,0 +1,1 @@
+"""Access tokens: one verification for the gateway and every service (DESIGN §6), and FastAPI dependencies."""
