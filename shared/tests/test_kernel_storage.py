@@ -66,6 +66,9 @@ async def test_a_periodic_job_runs_once_per_period_whatever_the_replicas(session
 
     replicas = [make("a"), make("b"), make("c")]
     await asyncio.gather(*(r.run_due() for r in replicas))
+    assert runs == []  # a new job waits one period
+    now[0] += dt.timedelta(minutes=10)
+    await asyncio.gather(*(r.run_due() for r in replicas))
     assert len(runs) == 1
     now[0] += dt.timedelta(minutes=5)
     await asyncio.gather(*(r.run_due() for r in replicas))

@@ -24,7 +24,8 @@ NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
 }
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+READ_ONLY_OPTION = "egov_read_only"
 
 
 def new_metadata() -> MetaData:
@@ -96,7 +97,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (WAL) need no lock and must not wait for one, or a
+        # read made while the same request's unit of work holds the lock would deadlock.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -106,3 +110,9 @@ def dialect_name(session: AsyncSession) -> str:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only (look-ups beside a unit of work, readiness, caches): never take the SQLite
+    write lock. Writing through one is a bug that SQLite would report as a busy database."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)

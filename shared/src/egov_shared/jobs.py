@@ -82,8 +82,9 @@ class JobScheduler:
         async with self._sessionmaker() as session, session.begin():
             insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
             await session.execute(
+                # A job seen for the first time runs one period from now, not at every fresh start.
                 insert(tables.periodic_jobs)
-                .values(name=job.name, next_run_at=now)
+                .values(name=job.name, next_run_at=now + job.period)
                 .on_conflict_do_nothing(index_elements=[tables.periodic_jobs.c.name])
             )
             result = await session.execute(

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from egov_shared import tables
-from egov_shared.db import create_engine
+from egov_shared.db import UTCDateTime, create_engine
 
 
 def alembic_config(migrations_dir: Path) -> Config:
@@ -75,12 +75,20 @@ def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, com
     return not (type_ == "table" and name in tables.INFRASTRUCTURE_TABLES)
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    # Revisions store plain column types: a UTC datetime is a timezone-aware DATETIME in the database.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run_on(connection: Connection, target_metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         include_object=_include_object,
+        render_item=_render_item,
         compare_type=True,
     )
     with context.begin_transaction():

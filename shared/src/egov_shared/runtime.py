@@ -17,7 +17,7 @@ from egov_shared.bus import EventBus
 from egov_shared.bus.memory import InMemoryBroker, InMemoryBus
 from egov_shared.bus.rabbitmq import RabbitMQBus
 from egov_shared.context import service_var
-from egov_shared.db import create_engine, create_sessionmaker
+from egov_shared.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from egov_shared.inbox import EventConsumer, EventHandler
 from egov_shared.jobs import JobScheduler, PeriodicJob, retention_job
 from egov_shared.metrics import ServiceMetrics
@@ -49,6 +49,7 @@ class ServiceRuntime:
         self.metrics = ServiceMetrics(self.name)
         self.engine = create_engine(settings.database_url)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.read_sessionmaker = create_read_sessionmaker(self.engine)
         self.bus: EventBus = self._make_bus(settings, broker)
         self.relay = OutboxRelay(
             self.sessionmaker,
@@ -128,8 +129,8 @@ class ServiceRuntime:
         return {"database": "ok" if database else "unavailable", "broker": "ok" if bus else "unavailable"}
 
     async def _database_ready(self) -> bool:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with self.read_sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
         return True
 
     @staticmethod

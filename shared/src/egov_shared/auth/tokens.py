@@ -47,6 +47,8 @@ class Principal(BaseModel):
     roles: frozenset[str] = frozenset()
     token_id: str
     expires_at: int
+    # The login session (svc-identity's), for logout; absent on client-credentials tokens.
+    session_id: str | None = None
 
     @property
     def assurance_level(self) -> int:
@@ -158,6 +160,7 @@ class TokenVerifier:
                 roles=frozenset(claims.get("roles", [])),
                 token_id=claims["jti"],
                 expires_at=exp,
+                session_id=claims.get("sid"),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidToken("missing or malformed claims") from exc

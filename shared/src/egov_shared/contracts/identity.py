@@ -22,3 +22,22 @@ class AgencyUpserted(EventData):
     parent_code: str | None = None
     active: bool = True
     version: int = 1
+
+
+class CitizenRegistered(EventData):
+    """A citizen opened an account (assurance level 1). Carries no personal data: ask svc-identity."""
+
+    event_type: ClassVar[str] = "identity.citizen_registered"
+
+    citizen_id: str
+    assurance_level: int
+
+
+class CitizenVerified(EventData):
+    """An official verified a citizen in person: the account is now assurance level 2."""
+
+    event_type: ClassVar[str] = "identity.citizen_verified"
+
+    citizen_id: str
+    assurance_level: int
+    verified_by_agency: str
