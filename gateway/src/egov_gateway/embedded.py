@@ -46,6 +46,9 @@ def create_embedded(settings: GatewaySettings | None = None) -> Gateway:
 def main() -> None:
     os.environ.setdefault("EGOV_DEMO_DATA", "1")
     settings = GatewaySettings()
+    # Tokens name this server as their issuer, and services fetch its keys through it.
+    os.environ.setdefault("EGOV_ISSUER", f"http://localhost:{settings.port}")
+    os.environ.setdefault("EGOV_JWKS_URL", f"http://127.0.0.1:{settings.port}/oauth2/jwks")
     configure_logging("embedded", level=settings.log_level, json=settings.log_json)
     app = create_embedded(settings)
     log.info("embedded mode listening", extra={"url": f"http://{settings.host}:{settings.port}"})
