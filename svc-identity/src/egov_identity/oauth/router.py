@@ -275,7 +275,6 @@ def _bearer_error(error: str, status: int = 401) -> JSONResponse:
     )
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"], summary="Claims about the logged-in person")
 async def userinfo(request: Request, uow: UoWDep, runtime: RuntimeDep, identity: IdentityDep) -> JSONResponse:
     token = _bearer(request)
     principal = await grants.access_token_principal(uow, runtime.verifier, token) if token else None
@@ -316,6 +315,16 @@ async def userinfo(request: Request, uow: UoWDep, runtime: RuntimeDep, identity:
     return JSONResponse(claims, headers=NO_STORE)
 
 
+for _method in ("GET", "POST"):
+    router.add_api_route(
+        "/oauth2/userinfo",
+        userinfo,
+        methods=[_method],
+        summary="Claims about the logged-in person",
+        operation_id=f"oauth2_userinfo_{_method.lower()}",
+    )
+
+
 @router.post("/oauth2/introspect", summary="Token introspection (RFC 7662), for confidential clients")
 async def introspect(request: Request, uow: UoWDep, runtime: RuntimeDep) -> JSONResponse:
     try:
@@ -343,9 +352,6 @@ async def revoke(request: Request, uow: UoWDep, runtime: RuntimeDep) -> Response
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.api_route(
-    "/oauth2/logout", methods=["GET", "POST"], summary="End the login session (RP-initiated logout)"
-)
 async def logout(request: Request, uow: UoWDep, runtime: RuntimeDep) -> Response:
     """Ends the session named by the bearer access token (or ``id_token_hint``) and revokes its refresh tokens;
     then redirects to ``post_logout_redirect_uri`` if it is one of the client's registered URIs."""
@@ -365,6 +371,16 @@ async def logout(request: Request, uow: UoWDep, runtime: RuntimeDep) -> Response
         if client is not None and target in client.redirect_uris:
             return RedirectResponse(target, status_code=302)
     return JSONResponse({"status": "logged_out"}, headers=NO_STORE)
+
+
+for _method in ("GET", "POST"):
+    router.add_api_route(
+        "/oauth2/logout",
+        logout,
+        methods=[_method],
+        summary="End the login session (RP-initiated logout)",
+        operation_id=f"oauth2_logout_{_method.lower()}",
+    )
 
 
 async def _session_of(
