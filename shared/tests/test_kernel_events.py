@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 
 from notes_service.app import NoteCreated, PoisonPill, create_note
-from notes_service.harness import Notes, eventually, notes_service
+from notes_service.harness import Notes, notes_service
 from sqlalchemy import select
 
 from egov_shared import tables
@@ -17,6 +17,7 @@ from egov_shared.events import CloudEvent
 from egov_shared.outbox import OutboxRelay
 from egov_shared.testing.backends import BusConfig
 from egov_shared.testing.tcp_proxy import TcpProxy
+from egov_shared.testing.waiting import eventually
 
 
 async def _event_ids(notes: Notes) -> list[uuid.UUID]:

@@ -72,7 +72,7 @@ def run_env(target_metadata: MetaData, database_url: Callable[[], str]) -> None:
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     # The infrastructure tables are not on the service's metadata; autogenerate must not drop them.
-    return not (type_ == "table" and name in tables.INFRASTRUCTURE_TABLES)
+    return not (type_ == "table" and name in tables.INFRASTRUCTURE_TABLES | {"agency_directory"})
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
@@ -100,6 +100,23 @@ def create_infrastructure_tables() -> None:
     from alembic import op
 
     tables.metadata.create_all(bind=op.get_bind())
+
+
+def create_agency_directory_table() -> None:
+    """The replicated agency tree (egov_shared.agencies), for services that consume identity.agency_upserted."""
+    from alembic import op
+
+    from egov_shared import agencies
+
+    agencies.metadata.create_all(bind=op.get_bind())
+
+
+def drop_agency_directory_table() -> None:
+    from alembic import op
+
+    from egov_shared import agencies
+
+    agencies.metadata.drop_all(bind=op.get_bind())
 
 
 def drop_infrastructure_tables() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,15 +52,6 @@ class Notes:
     async def outbox_count(self) -> int:
         async with self.runtime.sessionmaker() as session:
             return int(await session.scalar(select(func.count()).select_from(tables.outbox)) or 0)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "") -> None:
-    """Wait, bounded, until ``check`` holds (events cross a real broker asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

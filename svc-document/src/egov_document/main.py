@@ -1,19 +1,37 @@
-"""svc-document: files and who may read them, official documents, the PKI and signatures, exchange between agencies."""
+"""svc-document: files and who may read them, official documents, the PKI and signatures, exchange between
+agencies (edXML)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from egov_document.config import MIGRATIONS_DIR, Settings
+from egov_document.consumers import CONSUMERS
+from egov_document.context import Documents, build_scanner, build_storage
+from egov_document.files.router import router as files_router
+from egov_document.files.storage import S3Storage
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.http.app import create_service_app
+from egov_shared.runtime import ServiceRuntime
 
 
 def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | None = None) -> FastAPI:
-    return create_service_app(
-        settings or Settings(),
+    settings = settings or Settings()
+    documents = Documents(settings=settings, storage=build_storage(settings), scanner=build_scanner(settings))
+
+    async def prepare(runtime: ServiceRuntime) -> None:
+        if isinstance(documents.storage, S3Storage):
+            await documents.storage.ensure_bucket()
+
+    app = create_service_app(
+        settings,
         title="svc-document",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
+        routers=[files_router],
+        consumers=CONSUMERS,
+        on_start=[prepare],
         broker=broker,
     )
+    app.state.documents = documents
+    return app

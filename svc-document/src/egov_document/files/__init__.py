@@ -1,0 +1,1 @@
+"""Files: storage, upload, scanning and who may read them."""

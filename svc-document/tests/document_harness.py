@@ -1,0 +1,151 @@
+"""Running svc-document on the backend under test, with a test token issuer and a fake clamd."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from egov_document.config import Settings
+from egov_document.main import create_app
+from egov_shared.bus.memory import InMemoryBroker
+from egov_shared.contracts import EventData
+from egov_shared.contracts.identity import AgencyUpserted
+from egov_shared.events import new_event
+from egov_shared.runtime import ServiceRuntime
+from egov_shared.testing.apps import running
+from egov_shared.testing.backends import BusConfig, delete_broker_topology
+from egov_shared.testing.tokens import TestIssuer
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+PROVINCE = "000.00.00.H27"
+JUSTICE = "000.00.10.H27"
+COMMUNE = "000.10.00.H27"
+WARD = "000.11.00.H27"
+AGENCIES = [
+    (PROVINCE, "UBND tỉnh", "province", None),
+    (JUSTICE, "Sở Tư pháp", "department", PROVINCE),
+    (COMMUNE, "UBND xã Tiên Du", "commune", PROVINCE),
+    (WARD, "UBND phường Quế Võ", "ward", PROVINCE),
+]
+
+
+def pdf_bytes(text: str = "Giay khai sinh") -> bytes:
+    """A small valid PDF (enough for the content sniffer; signing tests make real ones)."""
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n% "
+        + text.encode()
+        + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@dataclass
+class DocumentService:
+    app: FastAPI
+    client: httpx.AsyncClient
+    issuer: TestIssuer
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.app.state.runtime
+        return runtime
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def deliver(self, data: EventData, source: str = "svc-test") -> None:
+        """Publish an event on the real bus, as another service would."""
+        await self.runtime.bus.publish(new_event(data, source=source, subject=None))
+
+    async def upload(
+        self, token: str, content: bytes, filename: str = "giay-to.pdf", content_type: str = "application/pdf"
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/files", files={"file": (filename, content, content_type)}, headers=self.auth(token)
+        )
+
+
+async def seed_agencies(service: DocumentService) -> None:
+    for code, name, kind, parent in AGENCIES:
+        await service.deliver(AgencyUpserted(code=code, name=name, kind=kind, parent_code=parent))
+
+
+@asynccontextmanager
+async def document_service(
+    database_url: str, bus_config: BusConfig, **overrides: Any
+) -> AsyncIterator[DocumentService]:
+    settings = Settings.model_validate(
+        {
+            "database_url": database_url,
+            **bus_config.settings(),
+            "log_json": False,
+            "relay_poll_seconds": 0.2,
+            "consumer_retry_delay_seconds": 0.05,
+            **overrides,
+        }
+    )
+    broker = InMemoryBroker() if bus_config.amqp_url is None else None
+    app = create_app(settings, broker=broker)
+    issuer = TestIssuer()
+    try:
+        async with running(app) as client:
+            runtime: ServiceRuntime = app.state.runtime
+            runtime.use_keys(issuer.keys())
+            if bus_config.amqp_url is not None:
+                await runtime.bus.wait_connected(30)  # type: ignore[attr-defined]
+            yield DocumentService(app=app, client=client, issuer=issuer)
+    finally:
+        await delete_broker_topology(bus_config, [app.state.runtime.queue])
+
+
+class FakeClamd:
+    """A clamd that speaks INSTREAM byte for byte and finds the EICAR test string."""
+
+    def __init__(self) -> None:
+        self.scanned = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        command = await reader.readuntil(b"\0")
+        if command != b"zINSTREAM\0":
+            writer.write(b"UNKNOWN COMMAND\0")
+        else:
+            data = bytearray()
+            while True:
+                (length,) = struct.unpack(">I", await reader.readexactly(4))
+                if length == 0:
+                    break
+                data.extend(await reader.readexactly(length))
+            self.scanned += 1
+            verdict = b"stream: Eicar-Test-Signature FOUND\0" if EICAR in data else b"stream: OK\0"
+            writer.write(verdict)
+        await writer.drain()
+        writer.close()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
