@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from egov_document.config import MIGRATIONS_DIR, Settings
 from egov_document.consumers import CONSUMERS
 from egov_document.context import Documents, build_scanner, build_storage
+from egov_document.documents.router import router as documents_router
 from egov_document.files.router import router as files_router
 from egov_document.files.storage import S3Storage
 from egov_shared.bus.memory import InMemoryBroker
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         title="svc-document",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
-        routers=[files_router],
+        routers=[files_router, documents_router],
         consumers=CONSUMERS,
         on_start=[prepare],
         broker=broker,
