@@ -36,8 +36,20 @@ class Settings(ServiceSettings):
     clamd_port: int = 3310
     clamd_timeout_seconds: float = 30.0
 
+    # The PKI: a development root CA made on first start (refused in production), and/or the configured
+    # government CA chain (PEM) whose roots are trusted when verifying.
+    development_pki: bool = True
+    ca_chain_pem: str | None = None
+
     url_signing_secret: SecretStr = SecretStr(DEV_URL_SIGNING_SECRET)
     signed_url_seconds: int = Field(default=300, ge=10, le=3600)
+
+    def _refuse_dev_defaults(self) -> None:
+        super()._refuse_dev_defaults()
+        if self.development_pki:
+            raise ValueError(
+                "EGOV_ENV=production refuses EGOV_DOCUMENT_DEVELOPMENT_PKI; configure the CA chain"
+            )
 
     def resolved_files_dir(self) -> Path:
         return self.files_dir or (self.var_dir / "files")

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from egov_document.config import Settings
 from egov_document.files.scanning import ClamdScanner
 from egov_document.files.storage import FileStorage, LocalStorage, S3Storage
+from egov_shared.crypto import SecretBox
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Documents:
     settings: Settings
     storage: FileStorage
     scanner: ClamdScanner | None
+    # Private keys of the PKI, encrypted at rest under the key-encryption key.
+    vault: SecretBox
 
     @property
     def upload_dir(self) -> Path:

@@ -11,25 +11,39 @@ from egov_document.context import Documents, build_scanner, build_storage
 from egov_document.documents.router import router as documents_router
 from egov_document.files.router import router as files_router
 from egov_document.files.storage import S3Storage
+from egov_document.signatures.pki_store import ensure_development_ca, import_configured_chain
+from egov_document.signatures.router import router as signatures_router
 from egov_shared.bus.memory import InMemoryBroker
+from egov_shared.crypto import SecretBox
 from egov_shared.http.app import create_service_app
 from egov_shared.runtime import ServiceRuntime
 
 
 def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | None = None) -> FastAPI:
     settings = settings or Settings()
-    documents = Documents(settings=settings, storage=build_storage(settings), scanner=build_scanner(settings))
+    documents = Documents(
+        settings=settings,
+        storage=build_storage(settings),
+        scanner=build_scanner(settings),
+        vault=SecretBox(settings.key_encryption_key.get_secret_value(), "document:private-keys"),
+    )
 
     async def prepare(runtime: ServiceRuntime) -> None:
         if isinstance(documents.storage, S3Storage):
             await documents.storage.ensure_bucket()
+        async with runtime.new_uow() as uow:
+            if settings.ca_chain_pem:
+                await import_configured_chain(uow.session, settings.ca_chain_pem.encode())
+            if settings.development_pki:
+                await ensure_development_ca(uow.session, documents.vault)
+            await uow.commit()
 
     app = create_service_app(
         settings,
         title="svc-document",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
-        routers=[files_router, documents_router],
+        routers=[files_router, signatures_router, documents_router],
         consumers=CONSUMERS,
         on_start=[prepare],
         broker=broker,

@@ -2,5 +2,14 @@
 
 from egov_document.documents.models import DocumentTrace, OfficialDocument
 from egov_document.files.models import Blob, FileGrant, StoredFile
+from egov_document.signatures.models import CertificateAuthority, SigningCredential
 
-__all__ = ["Blob", "DocumentTrace", "FileGrant", "OfficialDocument", "StoredFile"]
+__all__ = [
+    "Blob",
+    "CertificateAuthority",
+    "DocumentTrace",
+    "FileGrant",
+    "OfficialDocument",
+    "SigningCredential",
+    "StoredFile",
+]

@@ -17,6 +17,7 @@ from egov_document.files.models import StoredFile
 from egov_document.files.schemas import FileRead, OwnershipCheck, OwnershipResult, SignedUrl
 from egov_document.files.service import keep_upload, ownership, readable_file
 from egov_document.files.upload import receive_upload
+from egov_document.signatures.service import SIGN_SCOPE
 from egov_shared.auth.dependencies import CurrentPrincipal
 from egov_shared.http.app import UoWDep
 from egov_shared.http.problems import problem_responses
@@ -49,8 +50,9 @@ router = APIRouter(prefix="/api/v1/files", tags=["files"])
 async def upload(
     request: Request, principal: CurrentPrincipal, uow: UoWDep, documents: DocumentsDep
 ) -> StoredFile:
-    if principal.kind == "client":
-        raise Forbidden("Tệp được tải lên bởi công dân hoặc cán bộ.", code="file.person_required")
+    if principal.kind == "client" and not principal.has_scope(SIGN_SCOPE):
+        # Services upload only what they have signed (receipts, results); partners use the exchange.
+        raise Forbidden(f"Ứng dụng cần phạm vi '{SIGN_SCOPE}' để tải tệp lên.", code="file.person_required")
     limit = documents.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:

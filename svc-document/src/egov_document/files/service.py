@@ -27,6 +27,8 @@ async def keep_upload(
     scanner: ClamdScanner | None,
     received: ReceivedFile,
     owner: Principal,
+    *,
+    commit: bool = True,
 ) -> StoredFile:
     """Scan the upload, store its bytes once per content, and record the file for its uploader."""
     try:
@@ -69,7 +71,8 @@ async def keep_upload(
     )
     uow.session.add(stored)
     await uow.session.flush()
-    await uow.commit()
+    if commit:
+        await uow.commit()
     return stored
 
 

@@ -1,0 +1,103 @@
+"""Signing a stored PDF as an agency (PAdES), for officials and for the other services."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+
+from egov_document.context import Documents
+from egov_document.files.models import StoredFile
+from egov_document.files.service import grant, keep_upload, may_read
+from egov_document.files.upload import ReceivedFile
+from egov_document.signatures.pki_store import agency_identity
+from egov_document.signing.pades import SigningError, sign_pdf
+from egov_shared.agencies import acts_for, agency_name
+from egov_shared.auth.tokens import Principal
+from egov_shared.contracts.document import DocumentSigned
+from egov_shared.crypto import SecretBox
+from egov_shared.db import utcnow
+from egov_shared.problems import Forbidden, NotFound, Unprocessable
+from egov_shared.uow import UnitOfWork
+
+SIGN_SCOPE = "documents.sign"
+
+
+async def read_bytes(documents: Documents, stored: StoredFile) -> bytes:
+    chunks = [chunk async for chunk in documents.storage.read(stored.sha256)]
+    return b"".join(chunks)
+
+
+async def sign_as_agency(
+    uow: UnitOfWork,
+    documents: Documents,
+    box: SecretBox,
+    principal: Principal,
+    *,
+    file_id: uuid.UUID,
+    agency_code: str,
+    reason: str | None,
+    reference: str | None,
+) -> StoredFile:
+    """Sign the file with the agency's certificate and keep the signed copy as a new file."""
+    session = uow.session
+    if principal.kind == "official":
+        if "signer" not in principal.roles or not await acts_for(session, principal.agency, agency_code):
+            raise Forbidden("Cần vai trò ký số của cơ quan này.", code="signature.not_allowed")
+    elif not (principal.kind == "client" and principal.has_scope(SIGN_SCOPE)):
+        raise Forbidden(f"Cần phạm vi '{SIGN_SCOPE}' hoặc vai trò ký số.", code="signature.not_allowed")
+    stored = await session.get(StoredFile, file_id)
+    if stored is None or not await may_read(session, stored, principal):
+        raise NotFound("Không có tệp này.", code="file.not_found")
+    if stored.content_type != "application/pdf":
+        raise Unprocessable("Chỉ ký được tệp PDF.", code="signature.pdf_required")
+    name = await agency_name(session, agency_code)
+    if name is None:
+        raise Unprocessable(f"Không có cơ quan mã {agency_code}.", code="signature.unknown_agency")
+    identity = await agency_identity(session, box, agency_code, name)
+    signed_at = utcnow()
+    try:
+        signed = await asyncio.to_thread(
+            sign_pdf,
+            await read_bytes(documents, stored),
+            identity,
+            field_name=f"agency-{uuid.uuid4().hex[:8]}",
+            reason=reason or "Ký số của cơ quan",
+            location="Việt Nam",
+            signing_time=signed_at,
+        )
+    except SigningError as exc:
+        raise Unprocessable(f"Không ký được tệp: {exc}", code="signature.failed") from exc
+    received = await asyncio.to_thread(_to_temp, signed, documents.upload_dir, stored.filename)
+    result = await keep_upload(uow, documents.storage, None, received, principal, commit=False)
+    result.owner_agency = agency_code
+    await grant(session, [result.id], agency_code, f"signed:{stored.id}")
+    uow.publish(
+        DocumentSigned(
+            source_file_id=stored.id,
+            signed_file_id=result.id,
+            agency_code=agency_code,
+            signer=identity.display_name,
+            reference=reference,
+            signed_at=signed_at,
+        ),
+        subject=str(result.id),
+    )
+    await uow.commit()
+    return result
+
+
+def _to_temp(data: bytes, directory: Path, original_name: str) -> ReceivedFile:
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix="signed-", delete=False) as handle:
+        handle.write(data)
+    stem = original_name.rsplit(".", 1)[0]
+    return ReceivedFile(
+        path=Path(handle.name),
+        filename=f"{stem}.signed.pdf",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type="application/pdf",
+    )
