@@ -18,7 +18,7 @@ from egov_document.main import create_app
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.contracts import EventData
 from egov_shared.contracts.identity import AgencyUpserted
-from egov_shared.events import new_event
+from egov_shared.events import CloudEvent, new_event
 from egov_shared.runtime import ServiceRuntime
 from egov_shared.testing.apps import running
 from egov_shared.testing.backends import BusConfig, delete_broker_topology
@@ -68,9 +68,11 @@ class DocumentService:
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    async def deliver(self, data: EventData, source: str = "svc-test") -> None:
+    async def deliver(self, data: EventData, source: str = "svc-test") -> CloudEvent:
         """Publish an event on the real bus, as another service would."""
-        await self.runtime.bus.publish(new_event(data, source=source, subject=None))
+        event = new_event(data, source=source, subject=None)
+        await self.runtime.bus.publish(event)
+        return event
 
     async def upload(
         self, token: str, content: bytes, filename: str = "giay-to.pdf", content_type: str = "application/pdf"

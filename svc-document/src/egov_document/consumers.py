@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from egov_document.documents.service import file_dossier_result
 from egov_document.files.service import grant
 from egov_shared.agencies import on_agency_upserted
 from egov_shared.contracts.dossier import DossierCompleted, DossierStatusChanged, DossierSubmitted
@@ -21,6 +22,7 @@ async def on_dossier_status_changed(uow: UnitOfWork, data: DossierStatusChanged,
 
 async def on_dossier_completed(uow: UnitOfWork, data: DossierCompleted, event: CloudEvent) -> None:
     await grant(uow.session, data.result_file_ids, data.agency_code, f"dossier-result:{data.dossier_id}")
+    await file_dossier_result(uow, data)
 
 
 async def on_feedback_submitted(uow: UnitOfWork, data: FeedbackSubmitted, event: CloudEvent) -> None:

@@ -156,3 +156,49 @@ async def test_incoming_documents_get_continuous_arrival_numbers_and_a_duplicate
     async with documents.runtime.sessionmaker() as session:
         types = list(await session.scalars(select(tables.outbox.c.event_type)))
     assert types.count("document.received") == 3
+
+
+async def test_a_completed_dossier_files_its_result_in_the_register(documents: DocumentService) -> None:
+    import uuid
+
+    from document_harness import now, pdf_bytes
+
+    from egov_shared.contracts.dossier import DossierCompleted
+
+    clerk = await ready(documents)
+    result = (await documents.upload(clerk, pdf_bytes("giay phep"))).json()["id"]
+    completed = DossierCompleted(
+        dossier_id=uuid.uuid4(),
+        code=f"{PROVINCE}-261122-0007",
+        agency_code=PROVINCE,
+        applicant_id="citizen-9",
+        result_file_ids=[uuid.UUID(result)],
+        completed_at=now(),
+        result_symbol="GP-UBND",
+        result_excerpt="Giấy phép xây dựng nhà ở riêng lẻ",
+    )
+    event = await documents.deliver(completed)
+    await documents.runtime.bus.publish(event)  # the same event delivered twice is filed once
+
+    async def filed() -> bool:
+        page = await documents.client.get(
+            "/api/v1/documents",
+            params={"agency_code": PROVINCE, "direction": "outgoing"},
+            headers=documents.auth(clerk),
+        )
+        return bool(page.json()["items"])
+
+    await eventually(filed, what="the result in the register")
+    import asyncio
+
+    await asyncio.sleep(0.5)
+    items = (
+        await documents.client.get(
+            "/api/v1/documents",
+            params={"agency_code": PROVINCE, "direction": "outgoing"},
+            headers=documents.auth(clerk),
+        )
+    ).json()["items"]
+    assert len(items) == 1
+    assert items[0]["number_and_symbol"] == "01/GP-UBND"
+    assert items[0]["status"] == "issued"

@@ -64,3 +64,7 @@ class DossierCompleted(EventData):
     applicant_id: str
     result_file_ids: list[uuid.UUID] = Field(default_factory=list)
     completed_at: dt.datetime
+    # How the result is filed in the agency's outgoing register (Decree 30 type code, symbol, excerpt).
+    result_document_type: str = "QD"
+    result_symbol: str | None = None
+    result_excerpt: str | None = None

@@ -16,6 +16,7 @@ from egov_document.documents.types import DOCUMENT_TYPES
 from egov_shared.agencies import acts_for, agency_name
 from egov_shared.auth.tokens import Principal
 from egov_shared.contracts.document import DocumentIssued, DocumentReceived
+from egov_shared.contracts.dossier import DossierCompleted
 from egov_shared.counters import next_in_series
 from egov_shared.db import utcnow
 from egov_shared.http.etag import check_version
@@ -231,3 +232,54 @@ async def trace(session: AsyncSession, principal: Principal, document_id: uuid.U
         select(DocumentTrace).where(DocumentTrace.document_id == document_id).order_by(DocumentTrace.id)
     )
     return list(rows)
+
+
+async def file_dossier_result(uow: UnitOfWork, data: DossierCompleted) -> OfficialDocument | None:
+    """A completed dossier's signed result goes into the deciding agency's outgoing register, numbered."""
+    if not data.result_file_ids:
+        return None
+    doc_type = data.result_document_type if data.result_document_type in DOCUMENT_TYPES else "QD"
+    type_name, abbreviation = DOCUMENT_TYPES[doc_type]
+    today = today_in_vietnam()
+    issuer_name = await agency_name(uow.session, data.agency_code) or data.agency_code
+    document = OfficialDocument(
+        agency_code=data.agency_code,
+        direction="outgoing",
+        status="issued",
+        year=today.year,
+        doc_type=doc_type,
+        type_name=type_name,
+        symbol=data.result_symbol or f"{abbreviation or doc_type}-KQ",
+        issuer_code=data.agency_code,
+        issuer_name=issuer_name,
+        issued_date=today,
+        excerpt=(data.result_excerpt or f"Kết quả giải quyết hồ sơ {data.code}")[:500],
+        file_ids=[str(f) for f in data.result_file_ids],
+        created_by=f"dossier:{data.dossier_id}",
+        external_id=f"dossier:{data.dossier_id}",
+    )
+    document.number = await next_in_series(uow.session, outgoing_series(data.agency_code, today.year, False))
+    uow.session.add(document)
+    await uow.session.flush()
+    uow.session.add(
+        DocumentTrace(
+            document_id=document.id,
+            action="file_result",
+            from_status=None,
+            to_status="issued",
+            actor_id=f"dossier:{data.dossier_id}",
+            actor_name="svc-dossier",
+            note=f"Hồ sơ {data.code}",
+        )
+    )
+    assert document.number_and_symbol is not None
+    uow.publish(
+        DocumentIssued(
+            document_id=document.id,
+            agency_code=document.agency_code,
+            number_and_symbol=document.number_and_symbol,
+            issued_at=utcnow(),
+        ),
+        subject=str(document.id),
+    )
+    return document
