@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from egov_shared.settings import ServiceSettings
@@ -13,6 +13,11 @@ from egov_shared.settings import ServiceSettings
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 MiB = 1024 * 1024
 DEV_URL_SIGNING_SECRET = "dev-only-file-url-secret"
+
+
+class Partner(BaseModel):
+    url: str
+    token: SecretStr
 
 
 class Settings(ServiceSettings):
@@ -40,6 +45,13 @@ class Settings(ServiceSettings):
     # government CA chain (PEM) whose roots are trusted when verifying.
     development_pki: bool = True
     ca_chain_pem: str | None = None
+
+    # Document systems outside this deployment, by agency code: {"000.00.00.H56": {"url": ..., "token": ...}}.
+    # A recipient listed here gets edXML over our HTTP binding; others inside the agency tree get it directly.
+    partners: dict[str, Partner] = Field(default_factory=dict)
+    # PEM roots (or pinned certificates) that partners' XML signatures must chain to, besides our own PKI.
+    partner_trust_pem: str | None = None
+    delivery_period_seconds: float = Field(default=10.0, gt=0)
 
     url_signing_secret: SecretStr = SecretStr(DEV_URL_SIGNING_SECRET)
     signed_url_seconds: int = Field(default=300, ge=10, le=3600)

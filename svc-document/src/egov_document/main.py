@@ -3,11 +3,15 @@ agencies (edXML)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import FastAPI
 
 from egov_document.config import MIGRATIONS_DIR, Settings
 from egov_document.consumers import CONSUMERS
 from egov_document.context import Documents, build_scanner, build_storage
+from egov_document.delivery.router import router as exchange_router
+from egov_document.delivery.service import deliver_pending
 from egov_document.documents.router import router as documents_router
 from egov_document.files.router import router as files_router
 from egov_document.files.storage import S3Storage
@@ -16,6 +20,7 @@ from egov_document.signatures.router import router as signatures_router
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.crypto import SecretBox
 from egov_shared.http.app import create_service_app
+from egov_shared.jobs import PeriodicJob
 from egov_shared.runtime import ServiceRuntime
 
 
@@ -38,12 +43,19 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
                 await ensure_development_ca(uow.session, documents.vault)
             await uow.commit()
 
+    def jobs(runtime: ServiceRuntime) -> list[PeriodicJob]:
+        async def deliver() -> None:
+            await deliver_pending(runtime, documents)
+
+        return [PeriodicJob("deliver-edxml", dt.timedelta(seconds=settings.delivery_period_seconds), deliver)]
+
     app = create_service_app(
         settings,
         title="svc-document",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
-        routers=[files_router, signatures_router, documents_router],
+        routers=[files_router, signatures_router, documents_router, exchange_router],
+        jobs=jobs,
         consumers=CONSUMERS,
         on_start=[prepare],
         broker=broker,

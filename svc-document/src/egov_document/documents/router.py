@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select, tuple_
 
+from egov_document.context import DocumentsDep
+from egov_document.delivery import service as delivery
 from egov_document.documents import rules, service
 from egov_document.documents.models import OfficialDocument
 from egov_document.documents.schemas import (
@@ -129,10 +131,15 @@ async def take_action(
     official: CurrentOfficial,
     version: IfMatchVersion,
     uow: UoWDep,
+    documents: DocumentsDep,
     response: Response,
     body: DocumentAction | None = None,
 ) -> DocumentRead:
     body = body or DocumentAction()
+
+    async def after(document: OfficialDocument, step: str) -> None:
+        await delivery.on_transition(uow, documents, document, step)
+
     document = await service.act(
         uow,
         official,
@@ -141,6 +148,7 @@ async def take_action(
         expected_version=version,
         note=body.note,
         assignee_id=body.assignee_id,
+        after=after,
     )
     set_etag(response, document.version)
     return read(document)

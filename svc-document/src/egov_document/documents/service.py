@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -190,7 +191,9 @@ async def act(
     expected_version: int,
     note: str | None = None,
     assignee_id: str | None = None,
+    after: Callable[[OfficialDocument, str], Awaitable[None]] | None = None,
 ) -> OfficialDocument:
+    """Take one workflow step; ``after`` runs inside the same transaction (sending, status reports)."""
     document = await get_document(uow.session, principal, document_id)
     check_version(expected_version, document.version)
     step = rules.transition(document.direction, document.status, action)
@@ -222,6 +225,8 @@ async def act(
             ),
             subject=str(document.id),
         )
+    if after is not None:
+        await after(document, action)
     await uow.commit()
     return document
 

@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
-import aioboto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 CHUNK = 256 * 1024
@@ -71,6 +69,10 @@ class S3Storage:
         access_key_id: str | None,
         secret_access_key: str | None,
     ) -> None:
+        # Imported here: aioboto3 takes seconds to import, and the local store (the default) never needs it.
+        import aioboto3
+        from botocore.config import Config as BotoConfig
+
         self.bucket = bucket
         self._session = aioboto3.Session(
             aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
