@@ -9,7 +9,8 @@ import aiohttp
 import pytest
 
 from egov_gateway.app import create_gateway
-from egov_gateway.auth import Authenticator
+from egov_gateway.asgi import ASGIApp
+from egov_gateway.auth import AllowAll, Authenticator
 from egov_gateway.config import GatewaySettings
 from egov_gateway.testing import KINDS, Backends, MiB, ServerThread
 from egov_gateway.upstreams import HttpUpstream, Upstream
@@ -47,14 +48,17 @@ def make_settings(**overrides: Any) -> GatewaySettings:
 
 
 @pytest.fixture
-def start_gateway() -> Iterator[Callable[..., str]]:
-    """``start_gateway(upstreams, authenticator=None, **settings) -> base URL`` of a gateway served by uvicorn."""
+def gateway_settings() -> Callable[..., GatewaySettings]:
+    """``gateway_settings(**overrides)``: the settings every test gateway starts from, with changes."""
+    return make_settings
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[ASGIApp], str]]:
+    """``serve(app) -> base URL``: the app served by uvicorn on a free port until the test ends."""
     servers: list[ServerThread] = []
 
-    def start(
-        upstreams: dict[str, Upstream], authenticator: Authenticator | None = None, **overrides: Any
-    ) -> str:
-        app = create_gateway(make_settings(**overrides), upstreams, authenticator)
+    def start(app: ASGIApp) -> str:
         server = ServerThread(app).start()
         servers.append(server)
         return server.url
@@ -62,6 +66,22 @@ def start_gateway() -> Iterator[Callable[..., str]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def start_gateway(serve: Callable[[ASGIApp], str]) -> Callable[..., str]:
+    """``start_gateway(upstreams, authenticator=None, **settings) -> base URL`` of a gateway served by uvicorn.
+
+    Without an authenticator it checks no token (``AllowAll``): these tests are about the proxy.
+    """
+
+    def start(
+        upstreams: dict[str, Upstream], authenticator: Authenticator | None = None, **overrides: Any
+    ) -> str:
+        app = create_gateway(make_settings(**overrides), upstreams, authenticator or AllowAll())
+        return serve(app)
+
+    return start
 
 
 @pytest.fixture(params=KINDS)

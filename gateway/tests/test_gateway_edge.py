@@ -13,10 +13,12 @@ import aiohttp
 import pytest
 
 from egov_gateway.app import create_gateway
+from egov_gateway.auth import AllowAll
 from egov_gateway.config import GatewaySettings
 from egov_gateway.headers import RequestHead
 from egov_gateway.testing import Backends, ServerThread
 from egov_gateway.upstreams import AsgiUpstream
+from egov_shared.auth.tokens import Principal
 from egov_shared.problems import Unauthorized
 
 PORTAL = "https://portal.example"
@@ -151,7 +153,8 @@ async def test_merged_openapi(gateway: str, backends: Backends, client: aiohttp.
         spec = await response.json()
     assert spec["openapi"] == "3.1.0"
     assert {"/api/v1/dossiers", "/api/v1/invoices", "/api/v1/feedback", "/readyz"} <= set(spec["paths"])
-    assert "/metrics" not in spec["paths"]  # a service's own endpoint, not routed to it
+    # A service's own /metrics is not routed to it: the path is the gateway's.
+    assert spec["paths"]["/metrics"]["get"]["tags"] == ["gateway"]
     schemas = spec["components"]["schemas"]
     # dossier and payment agree on Problem, feedback does not: each keeps its own, renamed.
     assert {"dossier_Problem", "payment_Problem", "feedback_Problem"} <= set(schemas)
@@ -192,18 +195,25 @@ async def test_openapi_is_rebuilt_while_a_service_was_missing(
 
 
 class BearerRequired:
-    """A stand-in for the token check to come: refuses anything without a bearer token."""
+    """A stand-in token check: refuses a protected route without a bearer token, records what it was asked."""
 
     def __init__(self) -> None:
-        self.seen: list[str] = []
+        self.seen: list[tuple[str, bool]] = []
 
-    async def authenticate(self, request: RequestHead) -> None:
-        self.seen.append(request.path)
-        if not (request.authorization or b"").startswith(b"Bearer "):
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def authenticate(self, request: RequestHead, *, public: bool) -> Principal | None:
+        self.seen.append((request.path, public))
+        if not public and not (request.authorization or b"").startswith(b"Bearer "):
             raise Unauthorized("Thiếu access token", headers={"WWW-Authenticate": 'Bearer realm="egov"'})
+        return None
 
 
-async def test_authenticator_is_asked_for_non_public_routes_only(
+async def test_authenticator_is_asked_for_every_routed_request_knowing_if_public(
     backends: Backends, start_gateway: Callable[..., str], client: aiohttp.ClientSession
 ) -> None:
     authenticator = BearerRequired()
@@ -221,7 +231,13 @@ async def test_authenticator_is_asked_for_non_public_routes_only(
         assert response.status == 200
     async with client.get(gateway + "/api/v1/procedures/echo") as response:
         assert response.status == 200  # the catalogue is public
-    assert authenticator.seen == ["/api/v1/dossiers/echo", "/api/v1/dossiers/echo"]
+    async with client.get(gateway + "/healthz") as response:
+        assert response.status == 200  # the gateway's own endpoints are not routed: nobody is asked
+    assert authenticator.seen == [
+        ("/api/v1/dossiers/echo", False),
+        ("/api/v1/dossiers/echo", False),
+        ("/api/v1/procedures/echo", True),
+    ]
 
 
 async def test_in_process_service_lifespan_and_state(
@@ -238,7 +254,7 @@ async def test_one_access_log_line_per_request(
 ) -> None:
     caplog.set_level(logging.INFO, logger="egov_gateway.access")  # as configure_logging leaves it
     app = create_gateway(
-        GatewaySettings(log_json=True), {"dossier": AsgiUpstream("dossier", backends.dossier)}
+        GatewaySettings(log_json=True), {"dossier": AsgiUpstream("dossier", backends.dossier)}, AllowAll()
     )
     app.access_log.stream = lines = io.StringIO()
     server = ServerThread(app).start()

@@ -10,7 +10,7 @@ from egov_gateway.config import GatewaySettings
 from egov_gateway.cors import CorsPolicy
 from egov_gateway.headers import RequestHead, response_headers
 from egov_gateway.openapi import merge_specs
-from egov_gateway.routes import PUBLIC_PREFIXES, ROUTES, SERVICES, is_public, resolve
+from egov_gateway.routes import PUBLIC_ROUTES, ROUTES, SERVICES, is_public, resolve
 from egov_shared.problems import BadRequest, PayloadTooLarge
 
 
@@ -47,29 +47,44 @@ def test_resolve(path: str, service: str | None) -> None:
     assert resolve(path) == service
 
 
-def test_every_route_and_public_prefix_leads_to_a_known_service() -> None:
+def test_every_route_and_public_route_leads_to_a_known_service() -> None:
     assert {service for _, service in ROUTES} == set(SERVICES)
-    for prefix in PUBLIC_PREFIXES:
-        assert resolve(prefix) is not None, prefix
+    for route in PUBLIC_ROUTES:
+        assert resolve(route.path) is not None, route
 
 
 @pytest.mark.parametrize(
-    ("path", "public"),
+    ("method", "path", "public"),
     [
-        ("/oauth2/token", True),
-        ("/oauth2/jwks", True),
-        ("/oauth2/userinfo", False),
-        ("/api/v1/procedures/1", True),
-        ("/api/v1/dossiers", False),
-        ("/api/v1/dossiers/lookup", True),
-        ("/open311/v2/services.json", True),
-        ("/api/v1/payments/providers/vnpay/ipn", True),
-        ("/api/v1/payments", False),
-        ("/api/v1/tokenx", False),
+        ("POST", "/oauth2/token", True),
+        ("GET", "/oauth2/jwks", True),
+        ("GET", "/oauth2/userinfo", False),
+        ("POST", "/oauth2/logout", True),
+        ("GET", "/oauth2/logout", True),
+        ("GET", "/api/v1/procedures/1", True),
+        ("GET", "/api/v1/dossiers", False),
+        ("GET", "/api/v1/dossiers/lookup", True),
+        ("GET", "/open311/v2/services.json", True),
+        ("POST", "/api/v1/payments/providers/vnpay/ipn", True),
+        ("GET", "/api/v1/payments", False),
+        ("GET", "/api/v1/tokenx", False),
+        # The agency tree is public to read, not to change.
+        ("GET", "/api/v1/identity/agencies", True),
+        ("HEAD", "/api/v1/identity/agencies/000.00.00.H27", True),
+        ("POST", "/api/v1/identity/agencies", False),
+        ("PATCH", "/api/v1/identity/agencies/000.00.00.H27", False),
+        # Self-registration is public; finding or verifying a citizen below the same path is the counter's.
+        ("POST", "/api/v1/identity/citizens", True),
+        ("GET", "/api/v1/identity/citizens", False),
+        ("POST", "/api/v1/identity/citizens/", False),
+        ("POST", "/api/v1/identity/citizens/search", False),
+        ("POST", "/api/v1/identity/citizens/5b3c/verification", False),
+        ("GET", "/api/v1/identity/me", False),
+        ("POST", "/api/v1/identity/keys/rotate", False),
     ],
 )
-def test_is_public(path: str, public: bool) -> None:
-    assert is_public(path) is public
+def test_is_public(method: str, path: str, public: bool) -> None:
+    assert is_public(method, path) is public
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,9 @@
 """The gateway as a plain ASGI app: route, check, forward, and answer its own few endpoints.
 
 No web framework sits on the proxy path: every request costs one pass over its headers, a dictionary look-up
-for the route and the upstream call. The management endpoints (/healthz, /readyz, /services/{name}/readyz,
-/openapi.json) are a handful of path comparisons, reached only when no route matched.
+for the route, the token check (a cache look-up for a token seen before), a rate-limit bucket and the upstream
+call. The management endpoints (/healthz, /readyz, /services/{name}/readyz, /openapi.json, /metrics) are a
+handful of path comparisons, reached only when no route matched.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 
 from egov_gateway.accesslog import AccessLog
 from egov_gateway.asgi import Receive, Scope, Send
-from egov_gateway.auth import AllowAll, Authenticator
+from egov_gateway.auth import Authenticator, Refused, TokenAuthenticator
 from egov_gateway.config import GatewaySettings
 from egov_gateway.cors import CorsPolicy
 from egov_gateway.headers import Header, RequestHead
 from egov_gateway.health import readiness
+from egov_gateway.metrics import GatewayMetrics
 from egov_gateway.openapi import OpenApiCache
+from egov_gateway.ratelimit import RateLimited, RateLimits
 from egov_gateway.routes import SERVICES, is_public, resolve
 from egov_gateway.upstreams import (
     ClientGone,
@@ -32,6 +35,7 @@ from egov_gateway.upstreams import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from egov_shared.auth.tokens import Principal
 from egov_shared.context import request_id_var
 from egov_shared.problems import PROBLEM_CONTENT_TYPE, NotFound, ProblemError, problem_body
 
@@ -44,7 +48,11 @@ _CLIENT_GONE = 499  # nginx's code for "the client closed the request", used onl
 
 
 class Gateway:
-    """The ASGI app. ``startup``/``shutdown`` run from the lifespan protocol, or by hand in tests and embedders."""
+    """The ASGI app. ``startup``/``shutdown`` run from the lifespan protocol, or by hand in tests and embedders.
+
+    ``authenticator`` defaults to verifying tokens with the keys of the ``identity`` upstream
+    (:meth:`TokenAuthenticator.for_identity`); pass :class:`egov_gateway.auth.AllowAll` to check none.
+    """
 
     def __init__(
         self,
@@ -57,7 +65,13 @@ class Gateway:
             raise ValueError(f"no route leads to {sorted(unknown)}; services are {SERVICES}")
         self.settings = settings
         self.upstreams = dict(upstreams)
-        self.authenticator: Authenticator = authenticator or AllowAll()
+        self.authenticator: Authenticator = (
+            authenticator
+            if authenticator is not None
+            else TokenAuthenticator.for_identity(self.upstreams.get("identity"), settings)
+        )
+        self.rate_limits = RateLimits.from_settings(settings) if settings.rate_limits_enabled else None
+        self.metrics = GatewayMetrics()
         self.cors = CorsPolicy(
             settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
@@ -84,11 +98,13 @@ class Gateway:
         context = UpstreamContext(limits=self.limits, pool_size=self.settings.upstream_pool_size)
         for upstream in self.upstreams.values():
             await upstream.start(context)
+        await self.authenticator.start()
         logger.info(
             "gateway started with %s", ", ".join(map(repr, self.upstreams.values())) or "no upstreams"
         )
 
     async def shutdown(self) -> None:
+        await self.authenticator.stop()
         for upstream in reversed(self.upstreams.values()):
             await upstream.stop()
         self.access_log.flush()
@@ -156,23 +172,21 @@ class Gateway:
             status = 500
             with contextlib.suppress(RuntimeError, OSError):
                 await self._problem(send, 500, problem_body(500, instance=head.path), extra)
+        seconds = time.perf_counter() - started
+        upstream = head.service or "gateway"
+        self.metrics.request(upstream, status, seconds)
         if self._access_lines:
             self.access_log.write(
                 request_id=head.request_id,
                 method=head.method,
                 path=head.path,
                 status=status,
-                upstream=head.service or "gateway",
-                duration_ms=(time.perf_counter() - started) * 1000,
+                upstream=upstream,
+                duration_ms=seconds * 1000,
             )
         elif self._access_records:  # human-readable development logs go through the logging module
             access_logger.info(
-                "%s %s %d %s %.2f ms",
-                head.method,
-                head.path,
-                status,
-                head.service or "gateway",
-                (time.perf_counter() - started) * 1000,
+                "%s %s %d %s %.2f ms", head.method, head.path, status, upstream, seconds * 1000
             )
 
     async def _proxy(
@@ -183,9 +197,28 @@ class Gateway:
             raise _NotConfigured(f"Dịch vụ {service} chưa được cấu hình", extra={"service": service})
         head.service = service
         head.check_length(self.limits.max_body_bytes)
-        if not is_public(head.path):
-            await self.authenticator.authenticate(head)
+        await self._admit(head)
         return await upstream.forward(head, receive, send, extra)
+
+    async def _admit(self, head: RequestHead) -> None:
+        """The token check, then the caller's rate limit; raises the problem that refuses the request."""
+        try:
+            principal = await self.authenticator.authenticate(head, public=is_public(head.method, head.path))
+        except Refused as exc:
+            self.metrics.auth_failure(exc.reason)
+            # A refused caller is anonymous: a flood of bad tokens runs into its address's limit.
+            self._charge(head, None)
+            raise
+        self._charge(head, principal)
+
+    def _charge(self, head: RequestHead, principal: Principal | None) -> None:
+        if self.rate_limits is None:
+            return
+        try:
+            self.rate_limits.charge(head, principal)
+        except RateLimited as exc:
+            self.metrics.limited(exc.bucket)
+            raise
 
     async def _preflight(
         self, head: RequestHead, origin: bytes, method: bytes, send: Send, extra: list[Header]
@@ -211,12 +244,15 @@ class Gateway:
         path = head.path
         if path.startswith("/services/") and path.endswith("/readyz"):
             return await self._one_readyz(head, path[len("/services/") : -len("/readyz")], send, extra)
-        if path not in ("/healthz", "/readyz", "/openapi.json"):
+        if path not in ("/healthz", "/readyz", "/openapi.json", "/metrics"):
             raise NotFound("Không có đường dẫn này", code="route.not_found")
         if head.method not in ("GET", "HEAD"):
             raise _MethodNotAllowed("Chỉ hỗ trợ GET", headers={"allow": "GET, HEAD"})
         if path == "/healthz":
             return await _send_json(send, 200, b'{"status":"ok"}', _JSON, extra)
+        if path == "/metrics":
+            content_type = self.metrics.content_type.encode()
+            return await _send_json(send, 200, self.metrics.render(), content_type, extra)
         if path == "/readyz":
             ready, services = await readiness(
                 self.upstreams, timeout=self.probe_timeout, request_id=head.request_id
@@ -286,5 +322,8 @@ def create_gateway(
     upstreams: Mapping[str, Upstream],
     authenticator: Authenticator | None = None,
 ) -> Gateway:
-    """The gateway ASGI app over ``upstreams`` (``{service name: Upstream}``; a missing service answers 503)."""
+    """The gateway ASGI app over ``upstreams`` (``{service name: Upstream}``; a missing service answers 503).
+
+    Tokens are verified with the ``identity`` upstream's keys unless another ``authenticator`` is given.
+    """
     return Gateway(settings, upstreams, authenticator)

@@ -49,6 +49,27 @@ class GatewaySettings(ServiceSettings):
 
     access_log: bool = True
 
+    # Tokens (DESIGN §6): the issuer is the shared EGOV_ISSUER; its keys come from the identity service's
+    # /oauth2/jwks through the gateway's own upstream (so EGOV_JWKS_URL is not used here).
+    jwks_refresh_seconds: float = Field(default=300.0, gt=0)
+    # While no JWKS could be fetched (identity not up yet), or after a failed refresh.
+    jwks_retry_seconds: float = Field(default=5.0, gt=0)
+    # A token naming an unknown key refreshes the JWKS at most this often.
+    jwks_min_refresh_seconds: float = Field(default=10.0, ge=0)
+    # Verified tokens remembered (by their hash, never past their expiry); 0 verifies every time.
+    token_cache_size: int = Field(default=10_000, ge=0)
+
+    # Token buckets per caller: requests per second, and how many may come at once.
+    rate_limits_enabled: bool = True
+    rate_limit_authenticated_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_authenticated_burst: int = Field(default=100, ge=1)
+    rate_limit_anonymous_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_anonymous_burst: int = Field(default=100, ge=1)
+    # POST /oauth2/token and /oauth2/authorize per IP, on top of the above: against credential stuffing.
+    rate_limit_credentials_per_second: float = Field(default=1.0, gt=0)
+    rate_limit_credentials_burst: int = Field(default=20, ge=1)
+    rate_limit_max_keys: int = Field(default=100_000, ge=1)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

@@ -12,7 +12,7 @@ from egov_gateway.headers import Header
 
 ALLOWED_METHODS = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 # Headers a browser script may read from responses beyond the CORS-safelisted ones.
-EXPOSED_HEADERS = b"X-Request-ID, ETag, Location, Retry-After, Link, Content-Disposition"
+EXPOSED_HEADERS = b"X-Request-ID, ETag, Location, Retry-After, Link, Content-Disposition, WWW-Authenticate"
 _PREFLIGHT_VARY = b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 _ALLOWED_METHOD_SET = frozenset(m.strip() for m in ALLOWED_METHODS.split(b","))
 

@@ -40,15 +40,18 @@ def create_embedded(settings: GatewaySettings | None = None) -> Gateway:
     upstreams: dict[str, Upstream] = {
         name: AsgiUpstream(name, create_service(name, broker), lifespan=True) for name in SERVICES
     }
+    # The gateway verifies tokens with the keys of the in-process identity service (create_gateway's default).
     return create_gateway(settings, upstreams)
 
 
 def main() -> None:
     os.environ.setdefault("EGOV_DEMO_DATA", "1")
-    settings = GatewaySettings()
+    port = GatewaySettings().port
     # Tokens name this server as their issuer, and services fetch its keys through it.
-    os.environ.setdefault("EGOV_ISSUER", f"http://localhost:{settings.port}")
-    os.environ.setdefault("EGOV_JWKS_URL", f"http://127.0.0.1:{settings.port}/oauth2/jwks")
+    os.environ.setdefault("EGOV_ISSUER", f"http://localhost:{port}")
+    os.environ.setdefault("EGOV_JWKS_URL", f"http://127.0.0.1:{port}/oauth2/jwks")
+    # Read again: the gateway checks that tokens name the issuer just set.
+    settings = GatewaySettings()
     configure_logging("embedded", level=settings.log_level, json=settings.log_json)
     app = create_embedded(settings)
     log.info("embedded mode listening", extra={"url": f"http://{settings.host}:{settings.port}"})

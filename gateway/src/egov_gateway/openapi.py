@@ -104,6 +104,13 @@ GATEWAY_PATHS: Spec = {
             },
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "The gateway's Prometheus metrics",
+            "tags": ["gateway"],
+            "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+        }
+    },
     "/services/{name}/readyz": {
         "get": {
             "summary": "Readiness of one service, as it answers it",

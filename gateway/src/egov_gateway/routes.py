@@ -6,6 +6,8 @@ below it (``/api/v1/dossiers`` matches ``/api/v1/dossiers/42`` but not ``/api/v1
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 SERVICES: tuple[str, ...] = ("identity", "dossier", "payment", "feedback", "document")
 
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -25,30 +27,48 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/exchange", "document"),
 )
 
-# Routes reachable without an access token (DESIGN §6). The token check (a later issue) skips these; the
-# services still authenticate the caller their own way (client secret, partner api_key, provider signature,
-# signed URL). Paths below the service prefixes are the agreed names; keep them in step with the services.
-PUBLIC_PREFIXES: tuple[str, ...] = (
-    "/.well-known/openid-configuration",
-    "/oauth2/jwks",
-    "/oauth2/authorize",  # the login page and the form it posts
-    "/oauth2/token",
-    "/oauth2/introspect",
-    "/oauth2/revoke",
-    "/api/v1/procedures",  # the procedure catalogue
-    "/api/v1/dossiers/lookup",  # public status by dossier code plus its secret
-    "/api/v1/feedback/public",
-    "/open311",
-    "/api/v1/payments/providers",  # provider callbacks (IPN), return page, bank credit notifications
-    "/api/v1/receipts/verify",
-    "/api/v1/documents/verify",
-    "/api/v1/files/signed",  # short-lived signed file URLs
+# Routes reachable without an access token (DESIGN §6). The gateway asks no token there, but verifies one if
+# it is sent (a forged token is refused everywhere); the services still authenticate the caller their own way
+# (client secret, partner api_key, provider signature, signed URL). Keep these in step with the services.
+
+
+class PublicRoute(NamedTuple):
+    path: str
+    # None: any method.
+    methods: frozenset[str] | None = None
+    # True: the path and everything below it; False: this exact path only.
+    below: bool = True
+
+
+_READ = frozenset({"GET", "HEAD"})
+
+PUBLIC_ROUTES: tuple[PublicRoute, ...] = (
+    PublicRoute("/.well-known/openid-configuration"),
+    PublicRoute("/oauth2/jwks"),
+    PublicRoute("/oauth2/authorize"),  # the login page and the form it posts
+    PublicRoute("/oauth2/token"),
+    PublicRoute("/oauth2/introspect"),
+    PublicRoute("/oauth2/revoke"),
+    PublicRoute("/oauth2/logout"),  # identity finds the session from the bearer token or an id_token_hint
+    PublicRoute("/api/v1/identity/agencies", _READ),  # the agency tree; changing it is the administrators'
+    # Self-registration only: /citizens/search and /citizens/{id}/verification below it are the counter's.
+    PublicRoute("/api/v1/identity/citizens", frozenset({"POST"}), below=False),
+    PublicRoute("/api/v1/procedures"),  # the procedure catalogue
+    PublicRoute("/api/v1/dossiers/lookup"),  # public status by dossier code plus its secret
+    PublicRoute("/api/v1/feedback/public"),
+    PublicRoute("/open311"),
+    PublicRoute(
+        "/api/v1/payments/providers"
+    ),  # provider callbacks (IPN), return page, bank credit notifications
+    PublicRoute("/api/v1/receipts/verify"),
+    PublicRoute("/api/v1/documents/verify"),
+    PublicRoute("/api/v1/files/signed"),  # short-lived signed file URLs
 )
 
 _TABLE: dict[str, str] = dict(ROUTES)
 _TABLE_DEPTH = max(prefix.count("/") for prefix, _ in ROUTES)
-_PUBLIC = frozenset(PUBLIC_PREFIXES)
-_PUBLIC_DEPTH = max(prefix.count("/") for prefix in PUBLIC_PREFIXES)
+_PUBLIC: dict[str, PublicRoute] = {route.path: route for route in PUBLIC_ROUTES}
+_PUBLIC_DEPTH = max(route.path.count("/") for route in PUBLIC_ROUTES)
 
 
 def _path_prefixes(path: str, depth: int) -> list[str]:
@@ -70,6 +90,14 @@ def resolve(path: str) -> str | None:
     return None
 
 
-def is_public(path: str) -> bool:
-    """True when ``path`` is at or below one of :data:`PUBLIC_PREFIXES`."""
-    return any(prefix in _PUBLIC for prefix in _path_prefixes(path, _PUBLIC_DEPTH))
+def is_public(method: str, path: str) -> bool:
+    """True when ``method path`` needs no access token (see :data:`PUBLIC_ROUTES`)."""
+    for prefix in _path_prefixes(path, _PUBLIC_DEPTH):
+        route = _PUBLIC.get(prefix)
+        if (
+            route is not None
+            and (route.below or prefix == path)
+            and (route.methods is None or method in route.methods)
+        ):
+            return True
+    return False

@@ -206,6 +206,30 @@ class Backend:
         await send({"type": "http.response.body", "body": b""})
 
 
+class IdentityBackend(Backend):
+    """A stand-in identity service: publishes a JWKS at /oauth2/jwks (counting fetches, failing with 503 while
+    ``available`` is false, taking ``delay_seconds``), and otherwise behaves as :class:`Backend`."""
+
+    def __init__(self, jwks: dict[str, Any], *, available: bool = True, delay_seconds: float = 0.0) -> None:
+        super().__init__("identity")
+        self.jwks = jwks
+        self.available = available
+        self.delay_seconds = delay_seconds
+        self.fetches = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/oauth2/jwks":
+            self.fetches += 1
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            if self.available:
+                await _json(send, 200, self.jwks)
+            else:
+                await _json(send, 503, {"status": "starting"})
+            return
+        await super().__call__(scope, receive, send)
+
+
 async def _json(
     send: Send, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:

@@ -68,7 +68,7 @@ async def act(
 
 async def issue(documents: DocumentService, clerk: str, recipients: list[dict[str, str]]) -> dict[str, Any]:
     attachment = (await documents.upload(clerk, pdf_bytes("cong van"), filename="cong-van.pdf")).json()["id"]
-    body = (
+    body: dict[str, Any] = (
         await documents.client.post(
             "/api/v1/documents",
             json={
