@@ -196,3 +196,21 @@ async def test_static_keys_ignore_private_and_foreign_entries() -> None:
     keys = StaticKeys({"keys": [public_jwk(key), {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]})
     assert await keys.get("k") is not None
     assert await keys.get("h") is None
+
+
+async def test_concurrent_lookups_of_an_unknown_kid_fetch_once() -> None:
+    import asyncio
+
+    key = new_signing_key("fresh")
+    fetches = 0
+
+    async def fetch() -> Mapping[str, Any]:
+        nonlocal fetches
+        fetches += 1
+        await asyncio.sleep(0.05)
+        return {"keys": [public_jwk(key)]}
+
+    client = JwksClient(fetch, min_refresh_seconds=0)
+    found = await asyncio.gather(*(client.get("fresh") for _ in range(50)))
+    assert all(k is not None for k in found)
+    assert fetches == 1

@@ -70,22 +70,27 @@ class JwksClient:
         key = self._keys.get(kid)
         if key is not None:
             return key
-        if time.monotonic() - self._fetched_at >= self.min_refresh_seconds:
-            await self.refresh()
+        async with self._lock:
+            # Callers that queued behind a refresh find its result here instead of fetching again.
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self.min_refresh_seconds:
+                await self._refresh()
         return self._keys.get(kid)
 
     async def refresh(self) -> bool:
         async with self._lock:
-            try:
-                document = await self._fetch()
-                keys = rsa_keys(document)
-            except Exception as exc:
-                log.warning("could not fetch the JWKS", extra={"error": type(exc).__name__})
-                self._fetched_at = time.monotonic()
-                return False
-            self._keys = keys
+            return await self._refresh()
+
+    async def _refresh(self) -> bool:
+        try:
+            document = await self._fetch()
+            keys = rsa_keys(document)
+        except Exception as exc:
+            log.warning("could not fetch the JWKS", extra={"error": type(exc).__name__})
             self._fetched_at = time.monotonic()
-            return True
+            return False
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+        return True
 
     async def run(self) -> None:
         """Refresh forever (a background task): new keys are known before they sign."""
