@@ -4,6 +4,7 @@ agencies (edXML)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from fastapi import FastAPI
 
@@ -22,6 +23,9 @@ from egov_shared.crypto import SecretBox
 from egov_shared.http.app import create_service_app
 from egov_shared.jobs import PeriodicJob
 from egov_shared.runtime import ServiceRuntime
+
+# pyHanko logs a warning with a traceback for every untrusted or altered upload; the report already says so.
+logging.getLogger("pyhanko").setLevel(logging.ERROR)
 
 
 def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | None = None) -> FastAPI:

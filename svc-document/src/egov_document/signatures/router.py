@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from egov_document.context import DocumentsDep
@@ -108,5 +106,4 @@ async def verify(request: Request, uow: UoWDep, documents: DocumentsDep) -> dict
         await asyncio.to_thread(received.path.unlink, missing_ok=True)
     roots = await trust_roots(uow.session)
     report = await asyncio.to_thread(validate_pdf, pdf, roots)
-    result: dict[str, Any] = jsonable_encoder(dataclasses.asdict(report))
-    return result
+    return report.as_dict()
