@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +14,7 @@ from egov_shared.http.pagination import decode_cursor, encode_cursor
 from egov_shared.logging import mask_id_number
 from egov_shared.problems import PreconditionFailed, PreconditionRequired, Unprocessable, problem_body
 from egov_shared.settings import ServiceSettings
+from egov_shared.text import fold, search_terms
 
 
 def test_production_refuses_development_secrets_and_sqlite() -> None:
@@ -91,3 +94,20 @@ def test_contracts_are_registered_and_validated() -> None:
     assert isinstance(data, AgencyUpserted)
     with pytest.raises(ValidationError):
         parse_event_data("identity.agency_upserted", {"code": "H27", "name": "x", "kind": "province"})
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Đăng ký khai sinh", "dang ky khai sinh"),
+        ("HỒ SƠ", "ho so"),
+        ("Cấp  giấy phép\txây dựng", "cap giay phep xay dung"),
+        ("Phường Quế Võ", "phuong que vo"),
+        ("Lý lịch tư pháp", "ly lich tu phap"),
+        # The same word typed decomposed (NFD) folds the same.
+        (unicodedata.normalize("NFD", "Hộ kinh doanh"), "ho kinh doanh"),
+    ],
+)
+def test_vietnamese_text_folds_for_search(text: str, folded: str) -> None:
+    assert fold(text) == folded
+    assert search_terms(" ho  SO ") == ["ho", "so"]

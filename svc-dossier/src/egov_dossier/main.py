@@ -1,19 +1,33 @@
-"""svc-dossier: the procedure catalogue, dossiers of administrative procedures, their history, deadlines and statistics."""
+"""svc-dossier: the procedure catalogue, dossiers of administrative procedures, their history, deadlines and
+statistics."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from egov_dossier import demo
 from egov_dossier.config import MIGRATIONS_DIR, Settings
+from egov_dossier.procedures.router import router as procedures_router
+from egov_shared.agencies import on_agency_upserted
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.http.app import create_service_app
+from egov_shared.runtime import ServiceRuntime
 
 
 def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def seed(runtime: ServiceRuntime) -> None:
+        if settings.demo_data:
+            await demo.seed(runtime.new_uow())
+
     return create_service_app(
-        settings or Settings(),
+        settings,
         title="svc-dossier",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
+        routers=[procedures_router],
+        consumers={"identity.agency_upserted": on_agency_upserted},
+        on_start=[seed],
         broker=broker,
     )

@@ -1,1 +1,5 @@
-"""Tables of svc-dossier. The domain tables arrive with the service's own issue."""
+"""Every table of svc-dossier, imported together so the metadata is complete (migrations, tests)."""
+
+from egov_dossier.procedures.models import Procedure
+
+__all__ = ["Procedure"]
