@@ -111,3 +111,9 @@ def test_contracts_are_registered_and_validated() -> None:
 def test_vietnamese_text_folds_for_search(text: str, folded: str) -> None:
     assert fold(text) == folded
     assert search_terms(" ho  SO ") == ["ho", "so"]
+
+
+def test_extension_members_cannot_override_the_problem() -> None:
+    with pytest.raises(ValueError, match="status"):
+        problem_body(409, code="x.y", extra={"status": "draft"})
+    assert problem_body(409, code="x.y", extra={"document_status": "draft"})["status"] == 409

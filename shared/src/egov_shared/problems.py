@@ -52,6 +52,9 @@ GENERIC_CODES: dict[int, str] = {
 }
 
 
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "code", "detail", "instance", "errors"})
+
+
 def problem_type(code: str) -> str:
     return f"urn:egov:problem:{code}"
 
@@ -80,6 +83,10 @@ def problem_body(
     if errors is not None:
         body["errors"] = [dict(e) for e in errors]
     if extra:
+        clashing = RESERVED_MEMBERS.intersection(extra)
+        if clashing:
+            # An extension member must never change what the problem says about itself (RFC 9457 §3.2).
+            raise ValueError(f"problem extension members may not override {sorted(clashing)}")
         body.update(extra)
     return body
 

@@ -39,7 +39,7 @@ def test_every_step_is_allowed_or_refused_with_the_allowed_actions(
     else:
         with pytest.raises(Conflict) as refused:
             rules.transition(direction, status, action)
-        assert refused.value.extra["status"] == status
+        assert refused.value.extra["document_status"] == status
         assert refused.value.extra["allowed_actions"] == rules.allowed_actions(direction, status)
 
 

@@ -53,5 +53,5 @@ def transition(direction: str, status: str, action: str) -> Transition:
     raise Conflict(
         f"Không thể '{action}' khi văn bản đang ở trạng thái '{status}'. Có thể: {', '.join(allowed) or 'không có'}.",
         code="document.invalid_transition",
-        extra={"status": status, "allowed_actions": allowed},
+        extra={"document_status": status, "allowed_actions": allowed},
     )
