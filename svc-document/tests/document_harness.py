@@ -5,24 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import struct
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from egov_document.config import Settings
 from egov_document.main import create_app
-from egov_shared.bus.memory import InMemoryBroker
-from egov_shared.contracts import EventData
 from egov_shared.contracts.identity import AgencyUpserted
-from egov_shared.events import CloudEvent, new_event
-from egov_shared.runtime import ServiceRuntime
-from egov_shared.testing.apps import running
-from egov_shared.testing.backends import BusConfig, delete_broker_topology
-from egov_shared.testing.tokens import TestIssuer
+from egov_shared.testing.backends import BusConfig
+from egov_shared.testing.services import ServiceUnderTest, service_under_test
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
@@ -54,26 +46,7 @@ PNG = (
 )
 
 
-@dataclass
-class DocumentService:
-    app: FastAPI
-    client: httpx.AsyncClient
-    issuer: TestIssuer
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.state.runtime
-        return runtime
-
-    def auth(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    async def deliver(self, data: EventData, source: str = "svc-test") -> CloudEvent:
-        """Publish an event on the real bus, as another service would."""
-        event = new_event(data, source=source, subject=None)
-        await self.runtime.bus.publish(event)
-        return event
-
+class DocumentService(ServiceUnderTest):
     async def upload(
         self, token: str, content: bytes, filename: str = "giay-to.pdf", content_type: str = "application/pdf"
     ) -> httpx.Response:
@@ -82,37 +55,17 @@ class DocumentService:
         )
 
 
-async def seed_agencies(service: DocumentService) -> None:
+async def seed_agencies(service: ServiceUnderTest) -> None:
     for code, name, kind, parent in AGENCIES:
         await service.deliver(AgencyUpserted(code=code, name=name, kind=kind, parent_code=parent))
 
 
-@asynccontextmanager
-async def document_service(
+def document_service(
     database_url: str, bus_config: BusConfig, **overrides: Any
-) -> AsyncIterator[DocumentService]:
-    settings = Settings.model_validate(
-        {
-            "database_url": database_url,
-            **bus_config.settings(),
-            "log_json": False,
-            "relay_poll_seconds": 0.2,
-            "consumer_retry_delay_seconds": 0.05,
-            **overrides,
-        }
+) -> AbstractAsyncContextManager[DocumentService]:
+    return service_under_test(
+        create_app, Settings, database_url, bus_config, harness=DocumentService, **overrides
     )
-    broker = InMemoryBroker() if bus_config.amqp_url is None else None
-    app = create_app(settings, broker=broker)
-    issuer = TestIssuer()
-    try:
-        async with running(app) as client:
-            runtime: ServiceRuntime = app.state.runtime
-            runtime.use_keys(issuer.keys())
-            if bus_config.amqp_url is not None:
-                await runtime.bus.wait_connected(30)  # type: ignore[attr-defined]
-            yield DocumentService(app=app, client=client, issuer=issuer)
-    finally:
-        await delete_broker_topology(bus_config, [app.state.runtime.queue])
 
 
 class FakeClamd:

@@ -11,11 +11,11 @@ import importlib
 import logging
 import os
 
-import uvicorn
 from fastapi import FastAPI
 
 from egov_gateway.app import Gateway, create_gateway
 from egov_gateway.config import GatewaySettings
+from egov_gateway.main import serve
 from egov_gateway.routes import SERVICES
 from egov_gateway.upstreams import AsgiUpstream, Upstream
 from egov_shared.bus.memory import InMemoryBroker
@@ -55,17 +55,7 @@ def main() -> None:
     configure_logging("embedded", level=settings.log_level, json=settings.log_json)
     app = create_embedded(settings)
     log.info("embedded mode listening", extra={"url": f"http://{settings.host}:{settings.port}"})
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-    )
+    serve(app, settings)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from egov_gateway.app import create_gateway
 from egov_gateway.config import GatewaySettings
@@ -16,7 +17,11 @@ def main() -> None:
     upstreams: dict[str, Upstream] = {
         name: HttpUpstream(name, url) for name, url in settings.upstream_urls().items()
     }
-    app = create_gateway(settings, upstreams)
+    serve(create_gateway(settings, upstreams), settings)
+
+
+def serve(app: ASGIApp, settings: GatewaySettings) -> None:
+    """Run the gateway app under uvicorn (distributed and embedded modes alike)."""
     uvicorn.run(
         app,
         host=settings.host,

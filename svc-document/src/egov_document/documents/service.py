@@ -169,6 +169,19 @@ async def register_arrival(uow: UnitOfWork, document: OfficialDocument) -> Offic
     return document
 
 
+def announce_issue(uow: UnitOfWork, document: OfficialDocument) -> None:
+    assert document.number_and_symbol is not None
+    uow.publish(
+        DocumentIssued(
+            document_id=document.id,
+            agency_code=document.agency_code,
+            number_and_symbol=document.number_and_symbol,
+            issued_at=utcnow(),
+        ),
+        subject=str(document.id),
+    )
+
+
 async def get_document(
     session: AsyncSession, principal: Principal, document_id: uuid.UUID
 ) -> OfficialDocument:
@@ -215,16 +228,7 @@ async def act(
     await uow.session.flush()
     _trace(uow.session, document, action, source, principal, note)
     if action == "issue":
-        assert document.number_and_symbol is not None
-        uow.publish(
-            DocumentIssued(
-                document_id=document.id,
-                agency_code=document.agency_code,
-                number_and_symbol=document.number_and_symbol,
-                issued_at=utcnow(),
-            ),
-            subject=str(document.id),
-        )
+        announce_issue(uow, document)
     if after is not None:
         await after(document, action)
     await uow.commit()
@@ -277,14 +281,5 @@ async def file_dossier_result(uow: UnitOfWork, data: DossierCompleted) -> Offici
             note=f"Hồ sơ {data.code}",
         )
     )
-    assert document.number_and_symbol is not None
-    uow.publish(
-        DocumentIssued(
-            document_id=document.id,
-            agency_code=document.agency_code,
-            number_and_symbol=document.number_and_symbol,
-            issued_at=utcnow(),
-        ),
-        subject=str(document.id),
-    )
+    announce_issue(uow, document)
     return document

@@ -16,7 +16,7 @@ from egov_document.files import signed_urls
 from egov_document.files.models import StoredFile
 from egov_document.files.schemas import FileRead, OwnershipCheck, OwnershipResult, SignedUrl
 from egov_document.files.service import keep_upload, ownership, readable_file
-from egov_document.files.upload import receive_upload
+from egov_document.files.upload import UPLOAD_REQUEST_BODY, receive_upload
 from egov_document.signatures.service import SIGN_SCOPE
 from egov_shared.auth.dependencies import CurrentPrincipal
 from egov_shared.http.app import UoWDep
@@ -32,20 +32,7 @@ router = APIRouter(prefix="/api/v1/files", tags=["files"])
     response_model=FileRead,
     summary="Upload a file (multipart/form-data, part 'file'); the type is judged from its bytes",
     responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=UPLOAD_REQUEST_BODY,
 )
 async def upload(
     request: Request, principal: CurrentPrincipal, uow: UoWDep, documents: DocumentsDep

@@ -22,6 +22,22 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from egov_shared.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 FLUSH_BYTES = 1024 * 1024
+
+# The OpenAPI request body of every endpoint that takes an upload (the body is parsed by hand, as a stream).
+UPLOAD_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
 SNIFF_BYTES = 8192
 
 # What citizens and agencies send: PDF, images, and office documents.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from egov_document.context import DocumentsDep
-from egov_document.files.upload import receive_upload
+from egov_document.files.upload import UPLOAD_REQUEST_BODY, receive_upload
 from egov_document.signatures import service
 from egov_document.signatures.pki_store import trust_roots
 from egov_document.signing.validation import validate_pdf
@@ -74,20 +74,7 @@ async def sign(
     "/api/v1/documents/verify",
     summary="Verify the signatures of any PDF (public): signer, time, integrity, chain",
     responses=problem_responses(400, 413, 415, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=UPLOAD_REQUEST_BODY,
 )
 async def verify(request: Request, uow: UoWDep, documents: DocumentsDep) -> dict[str, Any]:
     received = await receive_upload(
