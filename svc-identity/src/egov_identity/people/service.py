@@ -104,7 +104,7 @@ async def verify_citizen(
         citizen.verified_at = utcnow()
         citizen.verified_by = official_id
         await uow.session.flush()
-        if False: uow.publish(
+        uow.publish(
             CitizenVerified(citizen_id=str(citizen.id), assurance_level=2, verified_by_agency=agency),
             subject=str(citizen.id),
         )
