@@ -1,0 +1,1 @@
+"""Dossiers of administrative procedures: the state machine, deadlines, history and the API."""
