@@ -12,6 +12,7 @@ from egov_identity.api import router as api_router
 from egov_identity.config import MIGRATIONS_DIR, Settings
 from egov_identity.deps import Identity
 from egov_identity.keys.service import KeyRing, ensure_keys, rotate
+from egov_identity.oauth.cleanup import forget_expired
 from egov_identity.oauth.router import router as oauth_router
 from egov_identity.vault import Vault
 from egov_shared.bus.memory import InMemoryBroker
@@ -41,8 +42,12 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
             await demo.seed(runtime.new_uow(), vault)
 
     def jobs(runtime: ServiceRuntime) -> list[PeriodicJob]:
+        async def clean_up() -> None:
+            await forget_expired(runtime.sessionmaker, settings)
+
+        cleanup = PeriodicJob("forget-expired-oauth-state", dt.timedelta(hours=1), clean_up)
         if not settings.key_rotation_days:
-            return []
+            return [cleanup]
 
         async def rotate_keys() -> None:
             async with runtime.new_uow() as uow:

@@ -170,5 +170,42 @@ async def test_logout_ends_the_session_and_its_refresh_tokens(identity: Identity
     assert response.json() == {"status": "logged_out"}
     assert await _introspect_as_partner(identity, tokens["refresh_token"]) == {"active": False}
     _oauth_error(await identity.refresh(tokens["refresh_token"]), 400, "invalid_grant")
+    # The access token used to log out stops working at once.
+    assert await _introspect_as_partner(identity, tokens["access_token"]) == {"active": False}
+    userinfo = await identity.client.get(
+        "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert userinfo.status_code == 401
     # Another login of the same person (another device) is not affected.
     assert (await identity.refresh(other_session["refresh_token"])).status_code == 200
+
+
+async def test_expired_oauth_state_is_forgotten(identity: IdentityService) -> None:
+    import datetime as dt
+
+    from sqlalchemy import func, select, update
+
+    from egov_identity.config import Settings
+    from egov_identity.oauth.cleanup import forget_expired
+    from egov_identity.oauth.models import AuthorizationCode, LoginThrottle, RefreshToken
+
+    tokens = await identity.log_in(CITIZEN_L2)
+    await identity.client.post(
+        "/oauth2/authorize",
+        data={
+            **identity.authorize_params("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            "username": "099999999999",
+            "password": "sai",
+        },
+    )
+    sessionmaker = identity.app.state.runtime.sessionmaker
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(AuthorizationCode).values(expires_at=long_ago))
+        await session.execute(update(LoginThrottle).values(window_started_at=long_ago))
+        await session.execute(update(RefreshToken).values(expires_at=long_ago))
+    await forget_expired(sessionmaker, Settings())
+    async with sessionmaker() as session:
+        for table in (AuthorizationCode, LoginThrottle, RefreshToken):
+            assert await session.scalar(select(func.count()).select_from(table)) == 0, table
+    assert tokens["refresh_token"]

@@ -223,10 +223,15 @@ async def revoke(uow: UnitOfWork, verifier: TokenVerifier, client: OAuthClient, 
         return
     principal = await access_token_principal(uow, verifier, token)
     if principal is not None and principal.client_id == client.client_id:
-        uow.session.add(
-            RevokedAccessToken(jti=principal.token_id, expires_at=_from_timestamp(principal.expires_at))
-        )
+        forget_access_token(uow, principal)
         await uow.commit()
+
+
+def forget_access_token(uow: UnitOfWork, principal: Principal) -> None:
+    """Revoke an access token before it expires (introspection and userinfo then refuse it)."""
+    uow.session.add(
+        RevokedAccessToken(jti=principal.token_id, expires_at=_from_timestamp(principal.expires_at))
+    )
 
 
 async def introspect(uow: UnitOfWork, verifier: TokenVerifier, token: str) -> dict[str, Any]:

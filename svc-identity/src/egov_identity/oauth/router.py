@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy.orm.exc import StaleDataError
 
 from egov_identity.clients.models import OAuthClient
 from egov_identity.clients.service import ClientCredentials, authenticate_client
@@ -171,8 +172,27 @@ async def authorize_submit(request: Request, uow: UoWDep, identity: IdentityDep)
         request_, client = await _checked(uow, params)
     except AuthorizeError as exc:
         return _authorize_failure(exc, params)
+    try:
+        outcome = await _log_in(uow, identity, request_, params)
+    except StaleDataError:
+        # The same one-time code used at the same moment elsewhere: only one login may win.
+        await uow.rollback()
+        outcome = flow.LoginRefused(flow.WRONG_OTP)
+        client = await uow.session.get(OAuthClient, request_.client_id) or client  # reloaded after the rollback
+    if isinstance(outcome, flow.LoggedIn):
+        return RedirectResponse(outcome.redirect_to, status_code=302, headers={"Cache-Control": "no-store"})
+    if isinstance(outcome, flow.SecondFactorNeeded):
+        return _login_page(request_, client, ticket=outcome.ticket)
+    return _login_page(
+        request_, client, error=outcome.message, username=params.get("username", ""), status=401
+    )
+
+
+async def _log_in(
+    uow: UnitOfWork, identity: IdentityDep, request_: flow.AuthorizationRequest, params: dict[str, str]
+) -> flow.LoginOutcome:
     if params.get("ticket"):
-        outcome = await flow.second_factor(
+        return await flow.second_factor(
             uow,
             identity.vault,
             identity.settings,
@@ -180,22 +200,14 @@ async def authorize_submit(request: Request, uow: UoWDep, identity: IdentityDep)
             ticket=params["ticket"],
             otp=params.get("otp", ""),
         )
-    else:
-        outcome = await flow.log_in(
-            uow,
-            identity.vault,
-            identity.settings,
-            request_,
-            username=params.get("username", ""),
-            password=params.get("password", ""),
-            otp=params.get("otp") or None,
-        )
-    if isinstance(outcome, flow.LoggedIn):
-        return RedirectResponse(outcome.redirect_to, status_code=302, headers={"Cache-Control": "no-store"})
-    if isinstance(outcome, flow.SecondFactorNeeded):
-        return _login_page(request_, client, ticket=outcome.ticket)
-    return _login_page(
-        request_, client, error=outcome.message, username=params.get("username", ""), status=401
+    return await flow.log_in(
+        uow,
+        identity.vault,
+        identity.settings,
+        request_,
+        username=params.get("username", ""),
+        password=params.get("password", ""),
+        otp=params.get("otp") or None,
     )
 
 
@@ -364,6 +376,12 @@ async def logout(request: Request, uow: UoWDep, runtime: RuntimeDep) -> Response
     if session_id is None:
         return _bearer_error("invalid_token")
     login = await uow.session.get(LoginSession, session_id)
+    token = _bearer(request)
+    if token is not None:
+        # The access token used to log out stops working at once (introspection, userinfo), not in 10 minutes.
+        principal = await grants.access_token_principal(uow, runtime.verifier, token)
+        if principal is not None:
+            grants.forget_access_token(uow, principal)
     await grants.logout(uow, session_id)
     target = params.get("post_logout_redirect_uri")
     if target and login is not None:
