@@ -141,3 +141,55 @@ async def test_anyone_can_verify_a_signed_pdf_and_tampering_is_reported(document
         "/api/v1/documents/verify", files={"file": ("y.pdf", decision_pdf(), "application/pdf")}
     )
     assert unsigned.json()["valid"] is False
+
+
+async def test_a_leader_signs_with_their_signature_and_the_agency_adds_its_seal(
+    documents: DocumentService,
+) -> None:
+    from egov_document.signing.samples import sample_seal_image, sample_signature_image
+
+    await agencies_ready(documents)
+    leader = documents.issuer.official(
+        "leader-2", agency=PROVINCE, roles=["approver", "signer"], name="Hoàng Văn Dũng"
+    )
+    png = "image/png"
+    mine = await documents.client.put(
+        "/api/v1/signatures/images/me",
+        files={"file": ("chu-ky.png", sample_signature_image(), png)},
+        headers=documents.auth(leader),
+    )
+    assert mine.status_code == 204, mine.text
+    seal = await documents.client.put(
+        f"/api/v1/signatures/images/agencies/{PROVINCE}",
+        files={"file": ("dau.png", sample_seal_image(), png)},
+        headers=documents.auth(leader),
+    )
+    assert seal.status_code == 204, seal.text
+    not_png = await documents.client.put(
+        "/api/v1/signatures/images/me",
+        files={"file": ("x.pdf", decision_pdf(), "application/pdf")},
+        headers=documents.auth(leader),
+    )
+    assert not_png.status_code == 415
+
+    source = (await documents.upload(leader, decision_pdf())).json()["id"]
+    signed = await documents.client.post(
+        "/api/v1/signatures",
+        json={"file_id": source, "agency_code": PROVINCE, "with_official_signature": True},
+        headers=documents.auth(leader),
+    )
+    assert signed.status_code == 201, signed.text
+    pdf = (
+        await documents.client.get(
+            f"/api/v1/files/{signed.json()['signed_file_id']}/content", headers=documents.auth(leader)
+        )
+    ).content
+    report = (
+        await documents.client.post(
+            "/api/v1/documents/verify", files={"file": ("q.pdf", pdf, "application/pdf")}
+        )
+    ).json()
+    assert report["valid"] is True, report
+    signers = [s["signer"] for s in report["signatures"]]
+    assert signers == ["Hoàng Văn Dũng", "UBND tỉnh"]
+    assert all(s["intact"] for s in report["signatures"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egov_document.db import Base
@@ -45,3 +45,17 @@ class SigningCredential(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SignatureImage(Base):
+    """The image a visible signature shows (Decree 30): an official's handwritten signature (blue) or an
+    agency's seal (red), transparent PNG."""
+
+    __tablename__ = "signature_images"
+    __table_args__ = (UniqueConstraint("owner_kind", "owner_ref"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_kind: Mapped[str] = mapped_column(String(10))  # agency | official
+    owner_ref: Mapped[str] = mapped_column(String(64))
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

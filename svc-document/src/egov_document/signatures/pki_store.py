@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from cryptography import x509
 from sqlalchemy import select
@@ -69,40 +70,75 @@ async def _development_ca(session: AsyncSession, box: SecretBox) -> DevelopmentC
 async def agency_identity(
     session: AsyncSession, box: SecretBox, agency_code: str, agency_name: str
 ) -> SigningIdentity:
-    """The agency's signing identity; in a development PKI one is issued on first use."""
+    """The agency's signing identity (its seal); in a development PKI one is issued on first use."""
+
+    def issue(ca: DevelopmentCA) -> SigningIdentity:
+        return ca.issue_agency(agency_code=agency_code, agency_name=agency_name)
+
+    return await _identity(session, box, "agency", agency_code, agency_name, issue)
+
+
+async def official_identity(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    subject: str,
+    full_name: str,
+    position: str,
+    agency_code: str,
+    agency_name: str,
+) -> SigningIdentity:
+    """An official's personal signing identity; in a development PKI one is issued on first use."""
+
+    def issue(ca: DevelopmentCA) -> SigningIdentity:
+        return ca.issue_official(
+            full_name=full_name, position=position, agency_code=agency_code, agency_name=agency_name
+        )
+
+    return await _identity(session, box, "official", subject, full_name, issue)
+
+
+async def _identity(
+    session: AsyncSession,
+    box: SecretBox,
+    owner_kind: str,
+    owner_ref: str,
+    display_name: str,
+    issue: Callable[[DevelopmentCA], SigningIdentity],
+) -> SigningIdentity:
     row = await session.scalar(
         select(SigningCredential).where(
-            SigningCredential.owner_kind == "agency",
-            SigningCredential.owner_ref == agency_code,
+            SigningCredential.owner_kind == owner_kind,
+            SigningCredential.owner_ref == owner_ref,
             SigningCredential.active,
         )
     )
-    if row is None:
-        ca = await _development_ca(session, box)
-        if ca is None:
-            raise Conflict(
-                f"Cơ quan {agency_code} chưa có chứng thư số; hãy nạp chứng thư do CA cấp.",
-                code="signature.no_credential",
-            )
-        identity = await asyncio.to_thread(ca.issue_agency, agency_code=agency_code, agency_name=agency_name)
-        row = SigningCredential(
-            owner_kind="agency",
-            owner_ref=agency_code,
-            display_name=agency_name,
-            certificate_pem=identity.certificate_pem().decode(),
-            chain_pem=identity.chain_pem().decode(),
-            private_key_encrypted=box.encrypt(identity.private_key_pem()),
-            expires_at=identity.certificate.not_valid_after_utc,
+    if row is not None:
+        return SigningIdentity.from_pem(
+            row.certificate_pem.encode(),
+            box.decrypt(row.private_key_encrypted),
+            row.chain_pem.encode(),
+            display_name=row.display_name,
         )
-        try:
-            async with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # issued at the same moment by another request: use that one
-            return await agency_identity(session, box, agency_code, agency_name)
-        return identity
-    return SigningIdentity.from_pem(
-        row.certificate_pem.encode(),
-        box.decrypt(row.private_key_encrypted),
-        row.chain_pem.encode(),
-        display_name=row.display_name,
+    ca = await _development_ca(session, box)
+    if ca is None:
+        raise Conflict(
+            f"{display_name} chưa có chứng thư số; hãy nạp chứng thư do CA cấp.",
+            code="signature.no_credential",
+        )
+    identity = await asyncio.to_thread(issue, ca)
+    row = SigningCredential(
+        owner_kind=owner_kind,
+        owner_ref=owner_ref,
+        display_name=display_name,
+        certificate_pem=identity.certificate_pem().decode(),
+        chain_pem=identity.chain_pem().decode(),
+        private_key_encrypted=box.encrypt(identity.private_key_pem()),
+        expires_at=identity.certificate.not_valid_after_utc,
     )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # issued at the same moment by another request: use that one
+        return await _identity(session, box, owner_kind, owner_ref, display_name, issue)
+    return identity

@@ -8,11 +8,16 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from egov_document.context import Documents
 from egov_document.files.models import StoredFile
 from egov_document.files.service import grant, keep_upload, may_read
 from egov_document.files.upload import ReceivedFile
-from egov_document.signatures.pki_store import agency_identity
+from egov_document.signatures.models import SignatureImage
+from egov_document.signatures.pki_store import agency_identity, official_identity
+from egov_document.signing.appearance import Appearance, AppearanceError, Box, check_png
 from egov_document.signing.pades import SigningError, sign_pdf
 from egov_shared.agencies import acts_for, agency_name
 from egov_shared.auth.tokens import Principal
@@ -23,6 +28,8 @@ from egov_shared.problems import Forbidden, NotFound, Unprocessable
 from egov_shared.uow import UnitOfWork
 
 SIGN_SCOPE = "documents.sign"
+# Where an official's signature goes when the caller does not say: the lower right of the last page (points).
+DEFAULT_SIGNATURE_BOX: Box = (340.0, 110.0, 520.0, 180.0)
 
 
 async def read_bytes(documents: Documents, stored: StoredFile) -> bytes:
@@ -33,15 +40,23 @@ async def read_bytes(documents: Documents, stored: StoredFile) -> bytes:
 async def sign_as_agency(
     uow: UnitOfWork,
     documents: Documents,
-    box: SecretBox,
+    vault: SecretBox,
     principal: Principal,
     *,
     file_id: uuid.UUID,
     agency_code: str,
     reason: str | None,
     reference: str | None,
+    with_official_signature: bool = False,
+    box: Box | None = None,
+    page: int = -1,
 ) -> StoredFile:
-    """Sign the file with the agency's certificate and keep the signed copy as a new file."""
+    """Sign the file with the agency's certificate and keep the signed copy as a new file.
+
+    With ``with_official_signature`` the signing official signs first with their own certificate (showing
+    their handwritten signature where one is configured, else a text stamp), then the agency's seal is added
+    over the left third of it (Decree 30); otherwise the agency's signature alone, invisible.
+    """
     session = uow.session
     if principal.kind == "official":
         if "signer" not in principal.roles or not await acts_for(session, principal.agency, agency_code):
@@ -56,19 +71,53 @@ async def sign_as_agency(
     name = await agency_name(session, agency_code)
     if name is None:
         raise Unprocessable(f"Không có cơ quan mã {agency_code}.", code="signature.unknown_agency")
-    identity = await agency_identity(session, box, agency_code, name)
+    identity = await agency_identity(session, vault, agency_code, name)
     signed_at = utcnow()
+    pdf = await read_bytes(documents, stored)
+    seal: Appearance | None = None
     try:
+        if with_official_signature:
+            if principal.kind != "official":
+                raise Forbidden("Chỉ cán bộ ký số mới có chữ ký cá nhân.", code="signature.not_allowed")
+            area = box or DEFAULT_SIGNATURE_BOX
+            official = await official_identity(
+                session,
+                vault,
+                subject=principal.subject,
+                full_name=principal.name or "Cán bộ",
+                position="Người có thẩm quyền ký",
+                agency_code=agency_code,
+                agency_name=name,
+            )
+            handwriting = await image_of(session, "official", principal.subject)
+            look = (
+                Appearance.signature_image(handwriting, box=area, page=page)
+                if handwriting
+                else Appearance(box=area, page=page)
+            )
+            pdf = await asyncio.to_thread(
+                sign_pdf,
+                pdf,
+                official,
+                field_name=f"signer-{uuid.uuid4().hex[:8]}",
+                reason=reason or "Ký ban hành",
+                location="Việt Nam",
+                signing_time=signed_at,
+                appearance=look,
+            )
+            seal_image = await image_of(session, "agency", agency_code)
+            seal = Appearance.seal(seal_image, over=area, page=page) if seal_image else None
         signed = await asyncio.to_thread(
             sign_pdf,
-            await read_bytes(documents, stored),
+            pdf,
             identity,
             field_name=f"agency-{uuid.uuid4().hex[:8]}",
             reason=reason or "Ký số của cơ quan",
             location="Việt Nam",
             signing_time=signed_at,
+            appearance=seal,
         )
-    except SigningError as exc:
+    except (SigningError, AppearanceError) as exc:
         raise Unprocessable(f"Không ký được tệp: {exc}", code="signature.failed") from exc
     received = await asyncio.to_thread(_to_temp, signed, documents.upload_dir, stored.filename)
     result = await keep_upload(uow, documents.storage, None, received, principal, commit=False)
@@ -87,6 +136,32 @@ async def sign_as_agency(
     )
     await uow.commit()
     return result
+
+
+async def image_of(session: AsyncSession, owner_kind: str, owner_ref: str) -> bytes | None:
+    png: bytes | None = await session.scalar(
+        select(SignatureImage.png).where(
+            SignatureImage.owner_kind == owner_kind, SignatureImage.owner_ref == owner_ref
+        )
+    )
+    return png
+
+
+async def keep_image(session: AsyncSession, owner_kind: str, owner_ref: str, png: bytes) -> None:
+    """Store (or replace) a signature or seal image; it must be a transparent PNG."""
+    try:
+        check_png(png)
+    except AppearanceError as exc:
+        raise Unprocessable(str(exc), code="signature.bad_image") from exc
+    row = await session.scalar(
+        select(SignatureImage).where(
+            SignatureImage.owner_kind == owner_kind, SignatureImage.owner_ref == owner_ref
+        )
+    )
+    if row is None:
+        session.add(SignatureImage(owner_kind=owner_kind, owner_ref=owner_ref, png=png))
+    else:
+        row.png = png
 
 
 def _to_temp(data: bytes, directory: Path, original_name: str) -> ReceivedFile:
