@@ -178,7 +178,9 @@ async def authorize_submit(request: Request, uow: UoWDep, identity: IdentityDep)
         # The same one-time code used at the same moment elsewhere: only one login may win.
         await uow.rollback()
         outcome = flow.LoginRefused(flow.WRONG_OTP)
-        client = await uow.session.get(OAuthClient, request_.client_id) or client  # reloaded after the rollback
+        client = (
+            await uow.session.get(OAuthClient, request_.client_id) or client
+        )  # reloaded after the rollback
     if isinstance(outcome, flow.LoggedIn):
         return RedirectResponse(outcome.redirect_to, status_code=302, headers={"Cache-Control": "no-store"})
     if isinstance(outcome, flow.SecondFactorNeeded):
