@@ -285,3 +285,41 @@ async def test_bad_messages_are_refused_with_status_02(
         "/api/v1/exchange/edxml", content=unsigned, headers={"content-type": "application/xml"}
     )
     assert response.status_code == 401
+
+
+async def test_the_sender_revokes_a_sent_document_everywhere(
+    with_partner: tuple[DocumentService, FakePartner],
+) -> None:
+    documents, partner = with_partner
+    clerk = documents.issuer.official("province-clerk", agency=PROVINCE, roles=ROLES)
+    recipients = [
+        {"code": JUSTICE, "name": "Sở Tư pháp"},
+        {"code": PARTNER_CODE, "name": "UBND tỉnh Thanh Hóa"},
+    ]
+    sent = await act(documents, clerk, await issue(documents, clerk, recipients), "send")
+    transport = httpx.ASGITransport(app=partner.app)
+    await deliver_pending(documents.runtime, documents.app.state.documents, transport=transport)
+
+    refused = await documents.client.post(
+        f"/api/v1/documents/{sent['id']}/revoke",
+        headers={**documents.auth(clerk), "If-Match": f'"{sent["version"]}"'},
+    )
+    assert refused.status_code == 422  # a reason is required
+    revoked = await act(documents, clerk, sent, "revoke", note="Ban hành nhầm đối tượng")
+    assert (revoked["status"], revoked["allowed_actions"]) == ("revoked", [])
+
+    justice = documents.issuer.official("justice-clerk", agency=JUSTICE, roles=ROLES)
+    register = await documents.client.get(
+        "/api/v1/documents",
+        params={"agency_code": JUSTICE, "direction": "incoming"},
+        headers=documents.auth(justice),
+    )
+    assert [d["status"] for d in register.json()["items"]] == ["revoked"]
+
+    await deliver_pending(documents.runtime, documents.app.state.documents, transport=transport)
+    [first, revocation] = partner.documents
+    assert revocation.document_id == first.document_id
+    assert revocation.business.doc_type is BusinessDocType.REVOKE
+    assert revocation.business.reason == "Ban hành nhầm đối tượng"
+    statuses = {d["recipient_code"]: d["status_code"] for d in await dispatches(documents, clerk, sent["id"])}
+    assert statuses[JUSTICE] == "13"

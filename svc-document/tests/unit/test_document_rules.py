@@ -9,7 +9,7 @@ from egov_document.documents.types import number_and_symbol, outgoing_symbol
 from egov_shared.problems import Conflict
 
 STATUSES = {
-    "outgoing": ["draft", "review", "approved", "signed", "issued", "sent"],
+    "outgoing": ["draft", "review", "approved", "signed", "issued", "sent", "revoked"],
     "incoming": ["received", "assigned", "processing", "done"],
 }
 ALLOWED = {
@@ -19,6 +19,8 @@ ALLOWED = {
     ("outgoing", "approved", "sign"): "signed",
     ("outgoing", "signed", "issue"): "issued",
     ("outgoing", "issued", "send"): "sent",
+    ("outgoing", "issued", "revoke"): "revoked",
+    ("outgoing", "sent", "revoke"): "revoked",
     ("incoming", "received", "assign"): "assigned",
     ("incoming", "assigned", "start"): "processing",
     ("incoming", "processing", "complete"): "done",

@@ -35,6 +35,9 @@ class Dispatch(Retried, Base):
     status_code: Mapped[str | None] = mapped_column(String(2))
     status_description: Mapped[str | None] = mapped_column(Text)
     recipient_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # What the next delivery says: 0 the document itself, 1 its revocation (with the reason).
+    business: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    business_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from egov_document.context import Documents
 from egov_document.delivery.models import Dispatch, OutboundStatus
-from egov_document.documents.models import OfficialDocument
+from egov_document.documents.models import DocumentTrace, OfficialDocument
 from egov_document.documents.service import VIETNAM, register_arrival
 from egov_document.exchange import (
     Attachment,
+    Business,
     BusinessDocType,
     Code,
     DocumentType,
@@ -48,6 +49,7 @@ from egov_document.signatures.pki_store import agency_identity
 from egov_document.signatures.service import read_bytes
 from egov_shared.agencies import agency_exists, agency_name
 from egov_shared.db import utcnow
+from egov_shared.problems import Unprocessable
 from egov_shared.runtime import ServiceRuntime
 from egov_shared.uow import UnitOfWork
 
@@ -76,11 +78,13 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 async def on_transition(
-    uow: UnitOfWork, documents: Documents, document: OfficialDocument, action: str
+    uow: UnitOfWork, documents: Documents, document: OfficialDocument, action: str, reason: str | None = None
 ) -> None:
     """Called inside the unit of work of a workflow step, before it commits."""
     if action == "send":
         await dispatch(uow, documents, document)
+    elif action == "revoke":
+        await revoke(uow, document, reason)
     elif document.direction == "incoming" and action in STATUS_OF_ACTION:
         await report_status(uow, documents, document, STATUS_OF_ACTION[action], None)
 
@@ -111,6 +115,37 @@ async def dispatch(uow: UnitOfWork, documents: Documents, document: OfficialDocu
         session.add(row)
         dispatches.append(row)
     return dispatches
+
+
+async def revoke(uow: UnitOfWork, document: OfficialDocument, reason: str | None) -> None:
+    """Tell every recipient the document is revoked: inside, their copy is; outside, an edXML revocation."""
+    if not reason or not reason.strip():
+        raise Unprocessable(
+            "Thu hồi văn bản cần nêu lý do.",
+            code="document.reason_required",
+            errors=[{"field": "note", "message": "required"}],
+        )
+    rows = await uow.session.scalars(select(Dispatch).where(Dispatch.document_id == document.id))
+    for row in rows:
+        if row.channel == "internal" and row.recipient_document_id is not None:
+            copy = await uow.session.get(OfficialDocument, row.recipient_document_id)
+            if copy is not None and copy.status != "revoked":
+                source, copy.status = copy.status, "revoked"
+                uow.session.add(
+                    DocumentTrace(
+                        document_id=copy.id,
+                        action="revoke",
+                        from_status=source,
+                        to_status="revoked",
+                        actor_id=f"exchange:{document.agency_code}",
+                        actor_name=document.issuer_name,
+                        note=reason,
+                    )
+                )
+            row.status_code, row.status_description = StatusCode.REVOKED.value, label(StatusCode.REVOKED)
+        elif row.channel == "edxml" and row.state != "failed":
+            row.business, row.business_reason = int(BusinessDocType.REVOKE), reason
+            row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
 
 
 async def _deliver_inside(
@@ -247,7 +282,10 @@ async def _message_for(documents: Documents, runtime: ServiceRuntime, dispatch_i
             trace=(TraceHeader(organ_id=document.issuer_code, timestamp=vn_now()),),
             attachments=tuple(attachments),
         )
-        assert message.business.doc_type is BusinessDocType.NEW
+    if row.business:
+        message = message.model_copy(
+            update={"business": Business(doc_type=BusinessDocType(row.business), reason=row.business_reason)}
+        )
     return await asyncio.to_thread(
         sign, to_xml(message), identity.private_key, identity.certificate, chain=identity.chain
     )

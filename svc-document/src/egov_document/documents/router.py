@@ -30,7 +30,9 @@ from egov_shared.problems import NotFound
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
-ACTIONS = Literal["submit", "return", "approve", "sign", "issue", "send", "assign", "start", "complete"]
+ACTIONS = Literal[
+    "submit", "return", "approve", "sign", "issue", "send", "revoke", "assign", "start", "complete"
+]
 
 
 def read(
@@ -138,7 +140,7 @@ async def take_action(
     body = body or DocumentAction()
 
     async def after(document: OfficialDocument, step: str) -> None:
-        await delivery.on_transition(uow, documents, document, step)
+        await delivery.on_transition(uow, documents, document, step, body.note)
 
     document = await service.act(
         uow,

@@ -1,6 +1,7 @@
 """The workflows of official documents as a table: which action moves which status, and who may take it.
 
-Outgoing: draft → review → approved → signed → issued → sent (review can send a draft back).
+Outgoing: draft → review → approved → signed → issued → sent (review can send a draft back); an issued or sent
+document can be revoked.
 Incoming: received → assigned → processing → done.
 """
 
@@ -30,6 +31,9 @@ OUTGOING = (
     _t("sign", "approved", "signed", "signer"),
     _t("issue", "signed", "issued", "document_clerk"),
     _t("send", "issued", "sent", "document_clerk"),
+    # Revoking freezes the document; its recipients are told (edXML business type 1).
+    _t("revoke", "issued", "revoked", "approver"),
+    _t("revoke", "sent", "revoked", "approver"),
 )
 INCOMING = (
     _t("assign", "received", "assigned", "document_clerk", "approver"),
