@@ -323,3 +323,65 @@ async def test_the_sender_revokes_a_sent_document_everywhere(
     assert revocation.business.reason == "Ban hành nhầm đối tượng"
     statuses = {d["recipient_code"]: d["status_code"] for d in await dispatches(documents, clerk, sent["id"])}
     assert statuses[JUSTICE] == "13"
+
+
+async def test_the_sender_sends_an_update_to_every_recipient(
+    with_partner: tuple[DocumentService, FakePartner],
+) -> None:
+    documents, partner = with_partner
+    clerk = documents.issuer.official("province-clerk", agency=PROVINCE, roles=ROLES)
+    recipients = [
+        {"code": JUSTICE, "name": "Sở Tư pháp"},
+        {"code": PARTNER_CODE, "name": "UBND tỉnh Thanh Hóa"},
+    ]
+    draft = (
+        await documents.client.post(
+            "/api/v1/documents",
+            json={
+                "direction": "outgoing",
+                "agency_code": PROVINCE,
+                "doc_type": "CV",
+                "symbol": "UBND-VP",
+                "excerpt": "Bản nháp",
+                "recipients": recipients,
+            },
+            headers=documents.auth(clerk),
+        )
+    ).json()
+    not_issued = await documents.client.post(
+        f"/api/v1/documents/{draft['id']}/amendments",
+        json={"kind": "update", "reason": "Sửa lỗi chính tả", "excerpt": "x"},
+        headers={**documents.auth(clerk), "If-Match": '"1"'},
+    )
+    assert not_issued.status_code == 409, not_issued.text
+
+    sent = await act(documents, clerk, await issue(documents, clerk, recipients), "send")
+    transport = httpx.ASGITransport(app=partner.app)
+    await deliver_pending(documents.runtime, documents.app.state.documents, transport=transport)
+    amended = await documents.client.post(
+        f"/api/v1/documents/{sent['id']}/amendments",
+        json={
+            "kind": "update",
+            "reason": "Sửa trích yếu",
+            "excerpt": "Về việc triển khai dịch vụ công (sửa đổi)",
+        },
+        headers={**documents.auth(clerk), "If-Match": f'"{sent["version"]}"'},
+    )
+    assert amended.status_code == 200, amended.text
+
+    justice = documents.issuer.official("justice-clerk", agency=JUSTICE, roles=ROLES)
+    [copy] = (
+        await documents.client.get(
+            "/api/v1/documents",
+            params={"agency_code": JUSTICE, "direction": "incoming"},
+            headers=documents.auth(justice),
+        )
+    ).json()["items"]
+    assert copy["excerpt"] == "Về việc triển khai dịch vụ công (sửa đổi)"
+
+    await deliver_pending(documents.runtime, documents.app.state.documents, transport=transport)
+    [_, update] = partner.documents
+    assert update.business.doc_type is BusinessDocType.UPDATE
+    assert update.subject == "Về việc triển khai dịch vụ công (sửa đổi)"
+    statuses = {d["recipient_code"]: d["status_code"] for d in await dispatches(documents, clerk, sent["id"])}
+    assert statuses[JUSTICE] == "15"

@@ -148,6 +148,41 @@ async def revoke(uow: UnitOfWork, document: OfficialDocument, reason: str | None
             row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
 
 
+async def amend(uow: UnitOfWork, document: OfficialDocument, kind: BusinessDocType, reason: str) -> None:
+    """Send the corrected document to every recipient: inside, their copy takes the new content; outside,
+    an edXML update or replacement."""
+    rows = await uow.session.scalars(select(Dispatch).where(Dispatch.document_id == document.id))
+    for row in rows:
+        if row.channel == "internal" and row.recipient_document_id is not None:
+            copy = await uow.session.get(OfficialDocument, row.recipient_document_id)
+            if copy is not None and copy.status != "revoked":
+                copy.excerpt, copy.due_date, copy.file_ids = (
+                    document.excerpt,
+                    document.due_date,
+                    list(document.file_ids),
+                )
+                files = [uuid.UUID(f) for f in document.file_ids]
+                await grant(uow.session, files, copy.agency_code, f"document:{copy.id}")
+                uow.session.add(
+                    DocumentTrace(
+                        document_id=copy.id,
+                        action=kind.name.lower(),
+                        from_status=copy.status,
+                        to_status=copy.status,
+                        actor_id=f"exchange:{document.agency_code}",
+                        actor_name=document.issuer_name,
+                        note=reason,
+                    )
+                )
+            row.status_code, row.status_description = (
+                StatusCode.UPDATE_ACCEPTED.value,
+                label(StatusCode.UPDATE_ACCEPTED),
+            )
+        elif row.channel == "edxml" and row.state != "failed":
+            row.business, row.business_reason = int(kind), reason
+            row.state, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
+
+
 async def _deliver_inside(
     uow: UnitOfWork, document: OfficialDocument, recipient_code: str
 ) -> OfficialDocument:

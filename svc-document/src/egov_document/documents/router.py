@@ -15,6 +15,7 @@ from egov_document.documents import rules, service
 from egov_document.documents.models import OfficialDocument
 from egov_document.documents.schemas import (
     DocumentAction,
+    DocumentAmendment,
     DocumentCreate,
     DocumentCreated,
     DocumentRead,
@@ -121,6 +122,28 @@ async def get_trace(document_id: uuid.UUID, official: CurrentOfficial, uow: UoWD
     return [TraceRead.model_validate(t) for t in await service.trace(uow.session, official, document_id)]
 
 
+@router.post(
+    "/{document_id}/amendments",
+    response_model=DocumentRead,
+    summary="Correct an issued document and send the update or replacement to its recipients",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def amend(
+    document_id: uuid.UUID,
+    body: DocumentAmendment,
+    official: CurrentOfficial,
+    version: IfMatchVersion,
+    uow: UoWDep,
+    response: Response,
+) -> DocumentRead:
+    document = await service.amend(
+        uow, official, document_id, body, expected_version=version, send=delivery.amend
+    )
+    set_etag(response, document.version)
+    return read(document)
+
+
+# Declared last: the specific routes above take precedence over /{document_id}/{action}.
 @router.post(
     "/{document_id}/{action}",
     response_model=DocumentRead,

@@ -98,3 +98,14 @@ class TraceRead(BaseModel):
     actor_name: str | None
     note: str | None
     at: dt.datetime
+
+
+class DocumentAmendment(BaseModel):
+    """A correction of an issued document sent to its recipients: an update (edXML business type 2) changes
+    some metadata or attachments; a replacement (type 3) stands in for the whole document."""
+
+    kind: Literal["update", "replace"]
+    reason: str = Field(min_length=3, max_length=1000)
+    excerpt: str | None = Field(default=None, min_length=1, max_length=500)
+    due_date: dt.date | None = None
+    file_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_document.documents import rules
 from egov_document.documents.models import DocumentTrace, OfficialDocument
-from egov_document.documents.schemas import DocumentCreate
+from egov_document.documents.schemas import DocumentAmendment, DocumentCreate
 from egov_document.documents.types import DOCUMENT_TYPES
+from egov_document.exchange.model import BusinessDocType
 from egov_shared.agencies import acts_for, agency_name
 from egov_shared.auth.tokens import Principal
 from egov_shared.contracts.document import DocumentIssued, DocumentReceived
@@ -21,7 +22,7 @@ from egov_shared.contracts.dossier import DossierCompleted
 from egov_shared.counters import next_in_series
 from egov_shared.db import utcnow
 from egov_shared.http.etag import check_version
-from egov_shared.problems import Forbidden, NotFound, Unprocessable
+from egov_shared.problems import Conflict, Forbidden, NotFound, Unprocessable
 from egov_shared.uow import UnitOfWork
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -282,4 +283,41 @@ async def file_dossier_result(uow: UnitOfWork, data: DossierCompleted) -> Offici
         )
     )
     announce_issue(uow, document)
+    return document
+
+
+AMENDABLE = ("issued", "sent")
+
+
+async def amend(
+    uow: UnitOfWork,
+    principal: Principal,
+    document_id: uuid.UUID,
+    body: DocumentAmendment,
+    *,
+    expected_version: int,
+    send: Callable[[UnitOfWork, OfficialDocument, BusinessDocType, str], Awaitable[None]],
+) -> OfficialDocument:
+    """Change an issued document's excerpt, due date or attachments, traced, and send the correction on."""
+    document = await get_document(uow.session, principal, document_id)
+    check_version(expected_version, document.version)
+    if document.direction != "outgoing" or document.status not in AMENDABLE:
+        raise Conflict(
+            "Chỉ sửa đổi, thay thế được văn bản đi đã ban hành.",
+            code="document.not_amendable",
+            extra={"document_status": document.status},
+        )
+    if not principal.roles.intersection({"approver", "document_clerk"}):
+        raise Forbidden("Cần vai trò lãnh đạo hoặc văn thư.", code="auth.role_required")
+    if body.excerpt is not None:
+        document.excerpt = body.excerpt
+    if body.due_date is not None:
+        document.due_date = body.due_date
+    if body.file_ids is not None:
+        document.file_ids = [str(f) for f in body.file_ids]
+    await uow.session.flush()
+    _trace(uow.session, document, body.kind, document.status, principal, body.reason)
+    kind = BusinessDocType.UPDATE if body.kind == "update" else BusinessDocType.REPLACE
+    await send(uow, document, kind, body.reason)
+    await uow.commit()
     return document
