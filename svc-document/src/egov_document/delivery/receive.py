@@ -17,8 +17,8 @@ from sqlalchemy import select
 from egov_document.context import Documents
 from egov_document.delivery.models import Dispatch
 from egov_document.delivery.service import queue_status
-from egov_document.documents.models import DocumentTrace, OfficialDocument
-from egov_document.documents.service import register_arrival
+from egov_document.documents.models import OfficialDocument
+from egov_document.documents.service import record_trace, register_arrival
 from egov_document.documents.types import DOCUMENT_TYPES
 from egov_document.exchange import (
     Attachment,
@@ -167,17 +167,7 @@ def _mark(
 ) -> None:
     source = document.status
     document.status = status
-    session.add(
-        DocumentTrace(
-            document_id=document.id,
-            action=action,
-            from_status=source,
-            to_status=status,
-            actor_id=who.subject,
-            actor_name=who.client_id,
-            note=note,
-        )
-    )
+    record_trace(session, document, action, source, actor_id=who.subject, actor_name=who.client_id, note=note)
 
 
 async def _register(
@@ -211,16 +201,14 @@ async def _register(
     )
     await register_arrival(uow, document)
     await grant(uow.session, file_ids, agency_code, f"document:{document.id}")
-    uow.session.add(
-        DocumentTrace(
-            document_id=document.id,
-            action="receive",
-            from_status=None,
-            to_status="received",
-            actor_id=principal.subject,
-            actor_name=message.sender.organ_name,
-            note=message.document_id,
-        )
+    record_trace(
+        uow.session,
+        document,
+        "receive",
+        None,
+        actor_id=principal.subject,
+        actor_name=message.sender.organ_name,
+        note=message.document_id,
     )
     return document
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from egov_document.context import Documents
 from egov_document.delivery.models import Dispatch, OutboundStatus
-from egov_document.documents.models import DocumentTrace, OfficialDocument
-from egov_document.documents.service import VIETNAM, register_arrival
+from egov_document.documents.models import OfficialDocument
+from egov_document.documents.service import VIETNAM, record_trace, register_arrival
 from egov_document.exchange import (
     Attachment,
     Business,
@@ -131,16 +131,14 @@ async def revoke(uow: UnitOfWork, document: OfficialDocument, reason: str | None
             copy = await uow.session.get(OfficialDocument, row.recipient_document_id)
             if copy is not None and copy.status != "revoked":
                 source, copy.status = copy.status, "revoked"
-                uow.session.add(
-                    DocumentTrace(
-                        document_id=copy.id,
-                        action="revoke",
-                        from_status=source,
-                        to_status="revoked",
-                        actor_id=f"exchange:{document.agency_code}",
-                        actor_name=document.issuer_name,
-                        note=reason,
-                    )
+                record_trace(
+                    uow.session,
+                    copy,
+                    "revoke",
+                    source,
+                    actor_id=f"exchange:{document.agency_code}",
+                    actor_name=document.issuer_name,
+                    note=reason,
                 )
             row.status_code, row.status_description = StatusCode.REVOKED.value, label(StatusCode.REVOKED)
         elif row.channel == "edxml" and row.state != "failed":
@@ -163,16 +161,14 @@ async def amend(uow: UnitOfWork, document: OfficialDocument, kind: BusinessDocTy
                 )
                 files = [uuid.UUID(f) for f in document.file_ids]
                 await grant(uow.session, files, copy.agency_code, f"document:{copy.id}")
-                uow.session.add(
-                    DocumentTrace(
-                        document_id=copy.id,
-                        action=kind.name.lower(),
-                        from_status=copy.status,
-                        to_status=copy.status,
-                        actor_id=f"exchange:{document.agency_code}",
-                        actor_name=document.issuer_name,
-                        note=reason,
-                    )
+                record_trace(
+                    uow.session,
+                    copy,
+                    kind.name.lower(),
+                    copy.status,
+                    actor_id=f"exchange:{document.agency_code}",
+                    actor_name=document.issuer_name,
+                    note=reason,
                 )
             row.status_code, row.status_description = (
                 StatusCode.UPDATE_ACCEPTED.value,

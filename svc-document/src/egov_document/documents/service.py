@@ -46,6 +46,30 @@ async def _require_agency(session: AsyncSession, principal: Principal, agency_co
         raise NotFound("Không có sổ văn bản của cơ quan này.", code="document.register_not_found")
 
 
+def record_trace(
+    session: AsyncSession,
+    document: OfficialDocument,
+    action: str,
+    source: str | None,
+    *,
+    actor_id: str,
+    actor_name: str | None,
+    note: str | None = None,
+) -> None:
+    """One step of a document's trace: who did what, from which status to the one it is in now."""
+    session.add(
+        DocumentTrace(
+            document_id=document.id,
+            action=action,
+            from_status=source,
+            to_status=document.status,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            note=note,
+        )
+    )
+
+
 def _trace(
     session: AsyncSession,
     document: OfficialDocument,
@@ -54,16 +78,8 @@ def _trace(
     principal: Principal,
     note: str | None,
 ) -> None:
-    session.add(
-        DocumentTrace(
-            document_id=document.id,
-            action=action,
-            from_status=source,
-            to_status=document.status,
-            actor_id=principal.subject,
-            actor_name=principal.name,
-            note=note,
-        )
+    record_trace(
+        session, document, action, source, actor_id=principal.subject, actor_name=principal.name, note=note
     )
 
 
@@ -271,16 +287,14 @@ async def file_dossier_result(uow: UnitOfWork, data: DossierCompleted) -> Offici
     document.number = await next_in_series(uow.session, outgoing_series(data.agency_code, today.year, False))
     uow.session.add(document)
     await uow.session.flush()
-    uow.session.add(
-        DocumentTrace(
-            document_id=document.id,
-            action="file_result",
-            from_status=None,
-            to_status="issued",
-            actor_id=f"dossier:{data.dossier_id}",
-            actor_name="svc-dossier",
-            note=f"Hồ sơ {data.code}",
-        )
+    record_trace(
+        uow.session,
+        document,
+        "file_result",
+        None,
+        actor_id=f"dossier:{data.dossier_id}",
+        actor_name="svc-dossier",
+        note=f"Hồ sơ {data.code}",
     )
     announce_issue(uow, document)
     return document
