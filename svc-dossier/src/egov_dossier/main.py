@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from egov_dossier import demo
 from egov_dossier.config import MIGRATIONS_DIR, Settings
+from egov_dossier.dossiers.calendar_router import router as calendar_router
 from egov_dossier.procedures.router import router as procedures_router
 from egov_shared.agencies import on_agency_upserted
 from egov_shared.bus.memory import InMemoryBroker
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         title="svc-dossier",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
-        routers=[procedures_router],
+        routers=[procedures_router, calendar_router],
         consumers={"identity.agency_upserted": on_agency_upserted},
         on_start=[seed],
         broker=broker,

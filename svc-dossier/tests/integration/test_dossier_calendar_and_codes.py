@@ -1,0 +1,71 @@
+"""The administrators' calendar corrections, and dossier codes under concurrency, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from dossier_harness import DossierService
+
+from egov_dossier.dossiers.codes import next_dossier_code
+
+AGENCY = "000.10.00.H27"
+
+
+async def test_administrators_correct_the_working_calendar(dossiers: DossierService) -> None:
+    url = "/api/v1/dossiers/working-calendar"
+    week = (await dossiers.client.get(url, params={"from": "2027-01-04", "to": "2027-01-10"})).json()
+    assert [d["working"] for d in week] == [True, True, True, True, True, False, False]
+
+    admin = dossiers.issuer.official(roles=["admin"])
+    make_up = await dossiers.client.put(
+        f"{url}/2027-01-09",
+        json={"working": True, "note": "Làm bù theo thông báo số 01/TB-UBND"},
+        headers=dossiers.auth(admin),
+    )
+    assert make_up.status_code == 200, make_up.text
+    day_off = await dossiers.client.put(
+        f"{url}/2027-01-05",
+        json={"working": False, "note": "Nghỉ bù theo thông báo số 02/TB-UBND"},
+        headers=dossiers.auth(admin),
+    )
+    assert day_off.status_code == 200
+    week = (await dossiers.client.get(url, params={"from": "2027-01-04", "to": "2027-01-10"})).json()
+    assert [d["working"] for d in week] == [True, False, True, True, True, True, False]
+    assert [d["corrected"] for d in week] == [False, True, False, False, False, True, False]
+
+    tet = (await dossiers.client.get(url, params={"from": "2026-02-16", "to": "2026-02-20"})).json()
+    assert not any(d["working"] for d in tet)  # Tết 2026 from the holiday library
+
+    clerk = dossiers.issuer.official(roles=["receiver"])
+    body = {"working": True, "note": "thử"}
+    assert (
+        await dossiers.client.put(f"{url}/2027-01-16", json=body, headers=dossiers.auth(clerk))
+    ).status_code == 403
+    assert (
+        await dossiers.client.delete(f"{url}/2027-01-05", headers=dossiers.auth(admin))
+    ).status_code == 204
+    assert (
+        await dossiers.client.delete(f"{url}/2027-01-05", headers=dossiers.auth(admin))
+    ).status_code == 404
+    too_long = await dossiers.client.get(url, params={"from": "2027-01-01", "to": "2029-01-01"})
+    assert too_long.status_code == 422
+
+
+async def test_dossier_codes_have_no_gaps_or_duplicates_under_concurrency(dossiers: DossierService) -> None:
+    # 23:30 UTC on 9 March is already 10 March in Việt Nam.
+    at = dt.datetime(2027, 3, 9, 23, 30, tzinfo=dt.UTC)
+
+    async def draw() -> str:
+        async with dossiers.runtime.new_uow() as uow:
+            code = await next_dossier_code(uow.session, AGENCY, at)
+            await uow.commit()
+            return code
+
+    codes = await asyncio.gather(*(draw() for _ in range(50)))
+    assert len(set(codes)) == 50
+    assert sorted(codes) == [f"{AGENCY}-270310-{n:04d}" for n in range(1, 51)]
+    async with dossiers.runtime.new_uow() as uow:
+        other_agency = await next_dossier_code(uow.session, "000.11.00.H27", at)
+        await uow.commit()
+    assert other_agency.endswith("-270310-0001")
