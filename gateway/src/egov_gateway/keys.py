@@ -50,7 +50,6 @@ class IssuerKeys:
             self._fetch, refresh_seconds=refresh_seconds, min_refresh_seconds=min_refresh_seconds
         )
         self.loaded = False  # a JWKS was fetched at least once
-        self._miss = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     async def _fetch(self) -> Mapping[str, Any]:
@@ -67,11 +66,7 @@ class IssuerKeys:
     async def get(self, kid: str) -> RSAKey | None:
         """The key, or None if the issuer does not publish it; :class:`KeysUnavailable` if no JWKS was ever
         fetched (then "unknown key" would be a guess)."""
-        # JwksClient refreshes on an unknown kid at most once per interval, but callers that queued behind
-        # that refresh would each fetch again once it is done; letting one miss in at a time stops that herd.
-        # A known kid is found without waiting (the lock is free) except while such a refresh runs.
-        async with self._miss:
-            key = await self.jwks.get(kid)
+        key = await self.jwks.get(kid)
         if key is None and not self.loaded:
             raise KeysUnavailable("the issuer's keys could not be fetched yet")
         return key
