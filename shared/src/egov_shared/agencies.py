@@ -7,6 +7,8 @@ from it: an official acts for their agency and every agency below it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Boolean, Column, Integer, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,16 +89,21 @@ async def acts_for(session: AsyncSession, official_agency: str | None, target_ag
     return official_agency in await ancestors(session, target_agency)
 
 
-async def subtree(session: AsyncSession, code: str) -> set[str]:
-    rows = (await session.execute(select(agency_directory.c.code, agency_directory.c.parent_code))).all()
+def descendants(edges: Iterable[tuple[str, str | None]], root: str) -> set[str]:
+    """``root`` and every code below it, given (code, parent code) pairs; cycles in bad data cannot loop."""
     children: dict[str | None, list[str]] = {}
-    for child, parent in rows:
+    for child, parent in edges:
         children.setdefault(parent, []).append(child)
     found: set[str] = set()
-    stack = [code]
+    stack = [root]
     while stack:
         current = stack.pop()
         if current not in found:
             found.add(current)
             stack.extend(children.get(current, []))
     return found
+
+
+async def subtree(session: AsyncSession, code: str) -> set[str]:
+    rows = (await session.execute(select(agency_directory.c.code, agency_directory.c.parent_code))).all()
+    return descendants(((row.code, row.parent_code) for row in rows), code)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_identity.agencies.models import Agency
+from egov_shared.agencies import descendants
 from egov_shared.contracts.identity import AgencyUpserted
 from egov_shared.http.etag import check_version
 from egov_shared.problems import Conflict, NotFound, Unprocessable
@@ -24,17 +25,7 @@ async def get_agency(session: AsyncSession, code: str) -> Agency:
 async def subtree_codes(session: AsyncSession, root: str) -> set[str]:
     """The codes of ``root`` and every agency below it (the tree is small: a province has a few hundred)."""
     rows = (await session.execute(select(Agency.code, Agency.parent_code))).all()
-    children: dict[str | None, list[str]] = {}
-    for code, parent in rows:
-        children.setdefault(parent, []).append(code)
-    found, stack = set(), [root]
-    while stack:
-        code = stack.pop()
-        if code in found:
-            continue
-        found.add(code)
-        stack.extend(children.get(code, []))
-    return found
+    return descendants(((row.code, row.parent_code) for row in rows), root)
 
 
 def _publish(uow: UnitOfWork, agency: Agency) -> None:
