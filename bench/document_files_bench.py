@@ -31,8 +31,6 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +51,9 @@ import aiohttp
 from egov_shared.testing.backends import throwaway_database
 from egov_shared.testing.tokens import TestIssuer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: bench.benchlib importable
+from bench.benchlib import cpu_seconds, free_port, percentile, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
 CHUNK = 256 * 1024
@@ -64,25 +65,11 @@ BOUNDARY = "egov-bench-boundary-7f3a9c"
 GROWTH_SHARE = 0.25
 
 T = TypeVar("T")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # The issuer's public keys, served as svc-identity would serve them.
@@ -166,16 +153,6 @@ def tail(log: Path, lines: int = 30) -> str:
     return ""
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def pin(pid: int, core: int) -> bool:
     try:
         os.sched_setaffinity(pid, {core % (os.cpu_count() or 1)})
@@ -197,12 +174,6 @@ def status_kib(pid: int, name: str) -> int | None:
         if line.startswith(name + ":"):
             return int(line.split()[1])
     return None
-
-
-def cpu_seconds(pid: int) -> float:
-    # Fields after the command name (which may hold spaces, hence rsplit on ')'): utime and stime are 14 and 15.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def reset_peak(pid: int) -> bool:

@@ -34,16 +34,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make the sibling benchmark importable as bench.gateway_bench
 
+from bench.benchlib import cpu_seconds, free_port, stop  # noqa: E402
 from bench.gateway_bench import (  # noqa: E402
     UNLIMITED,
-    cpu_seconds,
-    free_port,
     load,
     measured,
     pin,
     say,
     spawn,
-    stop,
     wait_ready,
 )
 

@@ -24,8 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,9 +34,11 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: bench.benchlib importable
+from bench.benchlib import cpu_seconds, free_port, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "/api/v1/procedures"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # The load generator is one very busy client: rate limits stay on (their cost is part of the hop) but never bite.
 UNLIMITED = {
     f"EGOV_GATEWAY_RATE_LIMIT_{kind}_{what}": value
@@ -120,25 +120,12 @@ def say(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def pin(pid: int, core: int) -> bool:
     try:
         os.sched_setaffinity(pid, {core % (os.cpu_count() or 1)})
         return True
     except OSError:
         return False
-
-
-def cpu_seconds(pid: int) -> float:
-    # Fields after the command name (which may hold spaces, hence rsplit on ')'): utime and stime are 14 and 15.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -155,16 +142,6 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +28,9 @@ from egov_shared.runtime import ServiceRuntime
 from egov_shared.settings import ServiceSettings
 from egov_shared.testing.backends import new_bus_config, throwaway_database
 from egov_shared.uow import UnitOfWork
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: bench.benchlib importable
+from bench.benchlib import percentile
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
@@ -43,12 +47,6 @@ class ProducerSettings(ServiceSettings):
 
 class ConsumerSettings(ServiceSettings):
     service_name: ClassVar[str] = "bench-consumer"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def run(events: int, rate: float, backend: str) -> dict[str, Any]:
