@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import RSAKey
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,3 @@ class JwksClient:
         while True:
             await self.refresh()
             await asyncio.sleep(self.refresh_seconds)
-
-    def key_set(self) -> KeySet:
-        return KeySet(list(self._keys.values()))

@@ -179,15 +179,3 @@ class RabbitMQBus:
             and self._publish_channel is not None
             and not self._publish_channel.is_closed
         )
-
-    async def delete_topology(self, queues: Sequence[str]) -> None:
-        """Remove a test run's queues and exchanges (tests use their own names)."""
-        if self._connection is None:
-            return
-        channel = await self._connection.channel()
-        for name in queues:
-            for q in (name, f"{name}.dead"):
-                await channel.queue_delete(q)
-        await channel.exchange_delete(self.exchange_name)
-        await channel.exchange_delete(self.dead_letter_exchange_name)
-        await channel.close()
