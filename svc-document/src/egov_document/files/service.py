@@ -14,7 +14,7 @@ from egov_document.files.models import Blob, FileGrant, StoredFile
 from egov_document.files.scanning import ClamdScanner, ScannerUnavailable
 from egov_document.files.storage import FileStorage
 from egov_document.files.upload import ReceivedFile
-from egov_shared.agencies import acts_for
+from egov_shared.agencies import subtree
 from egov_shared.auth.tokens import Principal
 from egov_shared.db import dialect_name
 from egov_shared.problems import NotFound, ServiceUnavailable, Unprocessable
@@ -88,10 +88,8 @@ async def may_read(session: AsyncSession, stored: StoredFile, principal: Princip
     )
     if stored.owner_agency:
         agencies.add(stored.owner_agency)
-    for agency in agencies:
-        if await acts_for(session, principal.agency, agency):
-            return True
-    return False
+    # One look at the tree: the official acts for every agency in their subtree.
+    return bool(agencies) and not agencies.isdisjoint(await subtree(session, principal.agency))
 
 
 async def readable_file(session: AsyncSession, file_id: uuid.UUID, principal: Principal) -> StoredFile:
