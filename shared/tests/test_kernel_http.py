@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 
 from egov_shared import tables
 from egov_shared.db import utcnow
+from egov_shared.testing.backends import POSTGRES
 
 
 async def test_problem_responses_for_404_405_422_and_500(notes: Notes) -> None:
@@ -40,6 +41,16 @@ async def test_problem_responses_for_404_405_422_and_500(notes: Notes) -> None:
     assert "secret" not in broken.text
     assert "Traceback" not in broken.text
     assert broken.json()["code"] == "server.error"
+
+
+async def test_text_the_database_refuses_is_a_422(notes: Notes, backend: str) -> None:
+    # Found by the API fuzzer: PostgreSQL refuses a NUL character in text (SQLite stores it). Bad input, not a 500.
+    response = await notes.client.post("/api/v1/notes", json={"text": "a\u0000b"})
+    if backend == POSTGRES:
+        assert response.status_code == 422
+        assert response.json()["code"] == "request.invalid_data"
+    else:
+        assert response.status_code == 201
 
 
 async def test_every_response_carries_the_request_id(notes: Notes) -> None:
@@ -128,7 +139,7 @@ async def test_state_changes_require_if_match_and_refuse_a_stale_one(notes: Note
 async def test_openapi_declares_problem_responses(notes: Notes) -> None:
     spec = (await notes.client.get("/openapi.json")).json()
     post = spec["paths"]["/api/v1/notes"]["post"]
-    for status in ("409", "422", "500"):
+    for status in ("400", "409", "422", "500"):
         content = post["responses"][status]["content"]
         assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -26,6 +27,16 @@ def test_production_refuses_development_secrets_and_sqlite() -> None:
         env="production", database_url="postgresql+asyncpg://db/x", key_encryption_key="a-real-secret"
     )
     assert ok.env == "production"
+
+
+def test_production_skips_the_key_encryption_key_of_a_service_that_encrypts_nothing() -> None:
+    class Stateless(ServiceSettings):
+        uses_key_encryption_key: ClassVar[bool] = False
+
+    assert Stateless(env="production", database_url="postgresql+asyncpg://db/x").env == "production"
+    # The rest of the guard still applies.
+    with pytest.raises(ValidationError, match="SQLite"):
+        Stateless(env="production")
 
 
 def test_embedded_defaults_put_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:

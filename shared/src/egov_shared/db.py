@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -24,8 +26,24 @@ NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
 }
 
-SQLITE_BUSY_TIMEOUT_MS = 5_000
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY_OPTION = "egov_read_only"
+
+# Connection lost (08), transaction rolled back: deadlock or serialisation (40), too many connections (53),
+# shutting down or starting up (57): the database's trouble, not the request's; retrying later may succeed.
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is down, restarting, overloaded or (SQLite) busy past the timeout,
+    rather than that the request or the code is wrong. asyncpg raises the socket's own error, unwrapped, when
+    PostgreSQL refuses the connection; the pool raises its timeout when it has no connection to give."""
+    if isinstance(exc, OperationalError | DisconnectionError | PoolTimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+    return False
 
 
 def new_metadata() -> MetaData:

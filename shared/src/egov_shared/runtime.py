@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from egov_shared.auth.jwks import JwksClient
@@ -23,6 +24,7 @@ from egov_shared.jobs import JobScheduler, PeriodicJob, retention_job
 from egov_shared.metrics import ServiceMetrics
 from egov_shared.migrations import upgrade
 from egov_shared.outbox import OutboxRelay
+from egov_shared.peers import PeerClient
 from egov_shared.settings import ServiceSettings
 from egov_shared.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -47,7 +49,7 @@ class ServiceRuntime:
         self.queue = f"{settings.queue_prefix}svc-{self.name}.events"
         self.migrations_dir = migrations_dir
         self.metrics = ServiceMetrics(self.name)
-        self.engine = create_engine(settings.database_url)
+        self.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         self.sessionmaker = create_sessionmaker(self.engine)
         self.read_sessionmaker = create_read_sessionmaker(self.engine)
         self.bus: EventBus = self._make_bus(settings, broker)
@@ -71,6 +73,7 @@ class ServiceRuntime:
         )
         self.keys: KeySource = JwksClient.from_url(settings.jwks_url)
         self.verifier = TokenVerifier(self.keys, issuer=settings.issuer)
+        self.peers = PeerClient(settings.api_url)
         self._tasks: list[asyncio.Task[None]] = []
 
     @staticmethod
@@ -95,6 +98,10 @@ class ServiceRuntime:
         """Verify tokens with these keys instead (svc-identity uses its own; tests use a test issuer's)."""
         self.keys = keys
         self.verifier = TokenVerifier(keys, issuer=self.settings.issuer)
+
+    def use_peers(self, transport: httpx.AsyncBaseTransport) -> None:
+        """Reach other services through this transport instead (tests: the other apps in-process)."""
+        self.peers = PeerClient(self.settings.api_url, transport=transport)
 
     def new_uow(self) -> UnitOfWork:
         return self.uow()
@@ -121,6 +128,7 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.bus.close()
+        await self.peers.aclose()
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, Any]:

@@ -36,10 +36,15 @@ class ServiceSettings(BaseSettings):
     service_name: ClassVar[str] = "service"
     # Secrets a subclass adds go here (field name -> development default) so production refuses them.
     dev_secrets: ClassVar[dict[str, str]] = {}
+    # Whether the service keeps data encrypted under ``EGOV_KEY_ENCRYPTION_KEY``. One that holds none (the
+    # gateway) sets False, so production does not demand a key it would never use.
+    uses_key_encryption_key: ClassVar[bool] = True
 
     env: Environment = shared("ENV", default=Environment.DEVELOPMENT)
     var_dir: Path = shared("VAR_DIR", default=Path("var"))
     database_url: str = ""
+    # Connections per process to a PostgreSQL database (as many again may open in a burst).
+    db_pool_size: int = shared("DB_POOL_SIZE", default=10, ge=1, le=200)
     amqp_url: str | None = shared("AMQP_URL", default=None)
     events_exchange: str = shared("EVENTS_EXCHANGE", default="egov.events")
     # Prefix for queue names, so test runs sharing one broker never collide.
@@ -50,6 +55,8 @@ class ServiceSettings(BaseSettings):
     # The token issuer as clients see it (the gateway's public URL) and where its public keys are published.
     issuer: str = shared("ISSUER", default="http://localhost:8000")
     jwks_url: str = shared("JWKS_URL", default="http://127.0.0.1:8000/oauth2/jwks")
+    # Where other services' public APIs are reached (the gateway), for the few calls that need an answer now.
+    api_url: str = shared("API_URL", default="http://127.0.0.1:8000")
     log_level: str = shared("LOG_LEVEL", default="INFO")
     log_json: bool = shared("LOG_JSON", default=True)
     retention_days: int = shared("RETENTION_DAYS", default=7, ge=1)
@@ -71,7 +78,10 @@ class ServiceSettings(BaseSettings):
 
     def _refuse_dev_defaults(self) -> None:
         offending: list[str] = []
-        if self.key_encryption_key.get_secret_value() == DEV_KEY_ENCRYPTION_KEY:
+        if (
+            self.uses_key_encryption_key
+            and self.key_encryption_key.get_secret_value() == DEV_KEY_ENCRYPTION_KEY
+        ):
             offending.append("EGOV_KEY_ENCRYPTION_KEY")
         for field, default in self.dev_secrets.items():
             value = getattr(self, field)

@@ -41,4 +41,4 @@ def parse_event_data(event_type: str, data: dict[str, Any]) -> EventData:
 
 
 # Import the contract modules so that the registry is complete whoever imports this package.
-from egov_shared.contracts import document, dossier, feedback, identity  # noqa: E402, F401
+from egov_shared.contracts import document, dossier, feedback, identity, payment  # noqa: E402, F401

@@ -133,6 +133,12 @@ def _install_openapi(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 if "422" in responses:
                     responses["422"] = {"description": "Dữ liệu không hợp lệ", "content": problem_content}
+                if "requestBody" in operation:
+                    # A body that cannot be read at all (not UTF-8, broken multipart) is refused before any
+                    # validation, with a 400 problem.
+                    responses.setdefault(
+                        "400", {"description": "Không đọc được nội dung yêu cầu", "content": problem_content}
+                    )
                 responses.setdefault("500", {"description": "Lỗi hệ thống", "content": problem_content})
         app.openapi_schema = schema
         return schema

@@ -9,9 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from egov_shared.db import is_database_unavailable
 from egov_shared.problems import PROBLEM_CONTENT_TYPE, ProblemError, problem_body
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,37 @@ async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down, restarting or (SQLite) busy past the timeout: a transient 503, retry later. Nothing was
+    written: the unit of work rolls back."""
+    log.warning("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem_response(
+        503,
+        code="service.database_unavailable",
+        detail="Hệ thống đang bận hoặc tạm thời không truy cập được dữ liệu; xin thử lại sau ít giây.",
+        instance=request.url.path,
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _on_database(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refuses some values that pass validation, a NUL character in text above all (SQLSTATE class
+    22, data exception): that is bad input, so a 422, never a 500. Any other database failure is ours."""
+    assert isinstance(exc, DBAPIError)
+    if is_database_unavailable(exc):
+        return await _on_database_unavailable(request, exc)
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if not (isinstance(sqlstate, str) and sqlstate.startswith("22")):
+        return await _on_unexpected(request, exc)
+    log.warning("value refused by the database", extra={"path": request.url.path, "sqlstate": sqlstate})
+    return problem_response(
+        422,
+        code="request.invalid_data",
+        detail="Dữ liệu gửi lên có ký tự hoặc giá trị không lưu được (ví dụ ký tự NUL).",
+        instance=request.url.path,
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem_response(
@@ -99,6 +133,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StaleDataError, _on_stale)
+    app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)
+    app.add_exception_handler(DisconnectionError, _on_database_unavailable)
+    # The pool had no connection to give in time; or the database refused the connection outright (asyncpg
+    # raises the socket's error unwrapped when PostgreSQL is down).
+    app.add_exception_handler(PoolTimeoutError, _on_database_unavailable)
+    app.add_exception_handler(ConnectionError, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -6,6 +6,7 @@ and ``EGOV_TEST_AMQP_URL`` are set (CI sets both).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -64,11 +65,24 @@ async def throwaway_database(backend: str, *, name_hint: str = "test") -> AsyncI
     try:
         yield make_url(admin).set(database=name).render_as_string(hide_password=False)
     finally:
-        connection = await asyncpg.connect(_asyncpg_dsn(admin))
+        await _drop_database(admin, name)
+
+
+async def _drop_database(admin: str, name: str, *, attempts: int = 30) -> None:
+    """Drop it, retrying for a minute: on a PostgreSQL shared with other runs every connection slot may be taken
+    for a while, and a database (of a benchmark's million rows, say) must not be left behind."""
+    for attempt in range(attempts):
         try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
+            connection = await asyncpg.connect(_asyncpg_dsn(admin))
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await connection.close()
+            return
+        except (OSError, asyncpg.PostgresError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(2)
 
 
 @dataclass(frozen=True)

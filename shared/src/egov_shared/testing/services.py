@@ -24,6 +24,8 @@ FAST_SETTINGS: dict[str, Any] = {
     "log_json": False,
     "relay_poll_seconds": 0.2,
     "consumer_retry_delay_seconds": 0.05,
+    # Many services run side by side in a test run: keep each one's share of PostgreSQL's connections small.
+    "db_pool_size": 3,
 }
 
 

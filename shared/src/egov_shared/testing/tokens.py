@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from joserfc.jwk import RSAKey
+
 from egov_shared.auth.issuing import new_signing_key, public_jwk, sign_access_token
 from egov_shared.auth.jwks import StaticKeys
+from egov_shared.auth.tokens import KeySource
 
 TEST_ISSUER = "http://localhost:8000"
 
@@ -73,3 +76,17 @@ class TestIssuer:
             scopes=scopes,
             **kw,
         )
+
+
+class CombinedKeys:
+    """Trust the keys of several issuers' key sets (a test issuer's beside svc-identity's own)."""
+
+    def __init__(self, *sources: KeySource) -> None:
+        self.sources = sources
+
+    async def get(self, kid: str) -> RSAKey | None:
+        for source in self.sources:
+            key = await source.get(kid)
+            if key is not None:
+                return key
+        return None
