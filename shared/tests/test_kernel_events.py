@@ -6,16 +6,18 @@ import asyncio
 import uuid
 from collections import Counter
 
+import pytest
 from notes_service.app import NoteCreated, PoisonPill, create_note
 from notes_service.harness import Notes, notes_service
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from egov_shared import tables
 from egov_shared.bus import EventBus
 from egov_shared.bus.rabbitmq import RabbitMQBus
-from egov_shared.events import CloudEvent
+from egov_shared.events import CloudEvent, new_event
 from egov_shared.outbox import OutboxRelay
-from egov_shared.testing.backends import BusConfig
+from egov_shared.testing.backends import SQLITE, BusConfig
 from egov_shared.testing.tcp_proxy import TcpProxy
 from egov_shared.testing.waiting import eventually
 
@@ -231,3 +233,28 @@ async def _applied_any(notes: Notes, count: int) -> bool:
 
 async def _none_unsent(notes: Notes) -> bool:
     return bool(await notes.unsent_count() == 0)
+
+
+async def test_an_event_that_arrives_while_the_database_is_down_waits_for_it_instead_of_dead_lettering(
+    backend: str, database_url: str, bus_config: BusConfig
+) -> None:
+    """A database restart outlasts the bus's quick retries (three here, 50 ms apart): the event must wait."""
+    if backend == SQLITE:
+        pytest.skip("SQLite is a file inside the process: it has no outage to wait out")
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    port = await proxy.start()
+    through_proxy = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    try:
+        async with notes_service(through_proxy, bus_config) as notes:
+            await proxy.cut()
+            event = new_event(NoteCreated(note_id=uuid.uuid4(), number=7), source="/tests", subject="x")
+            await notes.runtime.bus.publish(event)
+            await asyncio.sleep(3.0)  # sixty times the quick retries' span
+            await proxy.restore()
+            await eventually(lambda: _applied(notes, event.id, 1), timeout=60, what="the event to be applied")
+            assert notes.runtime.metrics.consumer_failures.labels(NoteCreated.event_type)._value.get() == 0
+            assert bus_config.amqp_url is not None
+            assert not await _dead_queue_holds(bus_config.amqp_url, f"{notes.runtime.queue}.dead", event.id)
+    finally:
+        await proxy.stop()

@@ -2,10 +2,15 @@
 
 The handler's writes and the inbox row (the event id, unique) commit in one transaction, and the bus acknowledges
 only after that commit. A redelivered event finds its id in the inbox and is acknowledged without effect.
+
+While the database is unavailable (restarting, failing over, out of connections) the runner keeps the event and
+tries again in place, backing off, instead of handing it back to the bus: the bus's delivery limit is for events
+a handler cannot apply, and an outage longer than its few quick retries must not dead-letter good events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -15,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from egov_shared import tables
 from egov_shared.contracts import EventData, UnknownEventType
-from egov_shared.db import utcnow
+from egov_shared.db import is_database_unavailable, utcnow
 from egov_shared.events import CloudEvent
 from egov_shared.metrics import ServiceMetrics
 from egov_shared.uow import UnitOfWork, UnitOfWorkFactory
@@ -25,6 +30,12 @@ log = logging.getLogger(__name__)
 # A consumer: (unit of work, the event's contract data, the envelope). It must not commit: the runner does.
 EventHandler = Callable[[UnitOfWork, Any, CloudEvent], Awaitable[None]]
 
+# How long one delivery waits for the database to come back before the bus gets it back (then its delivery
+# count grows). Below RabbitMQ's consumer timeout (30 minutes), which would close the channel otherwise.
+UNAVAILABLE_PATIENCE_SECONDS = 20 * 60.0
+UNAVAILABLE_FIRST_WAIT_SECONDS = 0.5
+UNAVAILABLE_MAX_WAIT_SECONDS = 10.0
+
 
 class EventConsumer:
     def __init__(
@@ -33,10 +44,12 @@ class EventConsumer:
         handlers: Mapping[str, EventHandler],
         *,
         metrics: ServiceMetrics | None = None,
+        unavailable_patience_seconds: float = UNAVAILABLE_PATIENCE_SECONDS,
     ) -> None:
         self._uow_factory = uow_factory
         self.handlers = dict(handlers)
         self._metrics = metrics
+        self._patience = unavailable_patience_seconds
 
     @property
     def event_types(self) -> list[str]:
@@ -51,13 +64,32 @@ class EventConsumer:
         except UnknownEventType:
             data = event.data
         try:
-            applied = await self._apply(handler, data, event)
+            applied = await self._apply_when_database_is_up(handler, data, event)
         except Exception:
             if self._metrics:
                 self._metrics.consumer_failures.labels(event.type).inc()
             raise
         if self._metrics:
             self._metrics.events_consumed.labels(event.type, "applied" if applied else "duplicate").inc()
+
+    async def _apply_when_database_is_up(
+        self, handler: EventHandler, data: object, event: CloudEvent
+    ) -> bool:
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._patience
+        wait = UNAVAILABLE_FIRST_WAIT_SECONDS
+        while True:
+            try:
+                return await self._apply(handler, data, event)
+            except Exception as exc:
+                if not is_database_unavailable(exc) or loop.time() + wait > give_up_at:
+                    raise
+                log.warning(
+                    "database unavailable, event kept and retried",
+                    extra={"event_type": event.type, "error": type(exc).__name__, "wait_seconds": wait},
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, UNAVAILABLE_MAX_WAIT_SECONDS)
 
     async def _apply(self, handler: EventHandler, data: object, event: CloudEvent) -> bool:
         async with self._uow_factory() as uow:
