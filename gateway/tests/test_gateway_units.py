@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from egov_gateway.config import GatewaySettings
 from egov_gateway.cors import CorsPolicy
@@ -112,6 +113,11 @@ def test_settings_defaults_and_production() -> None:
     assert settings.cors_origins == ["http://localhost:3000"]
     # The gateway has no database, so production does not refuse it for lacking one.
     GatewaySettings(env="production", key_encryption_key="a-real-key")
+    # Nor for the development key-encryption key: it encrypts nothing.
+    assert GatewaySettings.uses_key_encryption_key is False
+    GatewaySettings(env="production")
+    with pytest.raises(ValidationError, match="EGOV_DEMO_DATA"):
+        GatewaySettings(env="production", demo_data=True)
 
 
 def scope(headers: list[tuple[bytes, bytes]], **extra: Any) -> dict[str, Any]:

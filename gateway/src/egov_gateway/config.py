@@ -20,6 +20,8 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EGOV_GATEWAY_", extra="ignore", populate_by_name=True)
 
     service_name: ClassVar[str] = "gateway"
+    # It stores nothing, so nothing is encrypted: production needs no EGOV_KEY_ENCRYPTION_KEY here.
+    uses_key_encryption_key: ClassVar[bool] = False
 
     # The gateway keeps no database; a non-SQLite placeholder keeps the base class from inventing a SQLite
     # file (and from refusing it in production).

@@ -37,8 +37,11 @@ def create_embedded(settings: GatewaySettings | None = None) -> Gateway:
         max_deliveries=settings.consumer_max_deliveries,
         retry_delay_seconds=settings.consumer_retry_delay_seconds,
     )
+    # svc-identity starts last: it publishes the agency tree as it starts, and the in-memory broker only
+    # delivers to queues already bound.
+    order = sorted(SERVICES, key=lambda name: name == "identity")
     upstreams: dict[str, Upstream] = {
-        name: AsgiUpstream(name, create_service(name, broker), lifespan=True) for name in SERVICES
+        name: AsgiUpstream(name, create_service(name, broker), lifespan=True) for name in order
     }
     # The gateway verifies tokens with the keys of the in-process identity service (create_gateway's default).
     return create_gateway(settings, upstreams)
@@ -50,6 +53,8 @@ def main() -> None:
     # Tokens name this server as their issuer, and services fetch its keys through it.
     os.environ.setdefault("EGOV_ISSUER", f"http://localhost:{port}")
     os.environ.setdefault("EGOV_JWKS_URL", f"http://127.0.0.1:{port}/oauth2/jwks")
+    # Services that need another's answer at once call its public API through this same server.
+    os.environ.setdefault("EGOV_API_URL", f"http://127.0.0.1:{port}")
     # Read again: the gateway checks that tokens name the issuer just set.
     settings = GatewaySettings()
     configure_logging("embedded", level=settings.log_level, json=settings.log_json)
