@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from egov_identity.config import Settings
 from egov_identity.main import create_app
-from egov_identity.people.passwords import totp_code
 from egov_shared import tables
 from egov_shared.auth.jwks import StaticKeys
 from egov_shared.auth.tokens import TokenVerifier
@@ -33,6 +32,7 @@ from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.runtime import ServiceRuntime
 from egov_shared.testing.apps import running, runtime_of
 from egov_shared.testing.backends import BusConfig, delete_broker_topology
+from egov_shared.totp import totp_code
 
 # DESIGN §9
 PASSWORD = "Demo@12345"

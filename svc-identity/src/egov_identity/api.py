@@ -17,7 +17,6 @@ from egov_identity.deps import IdentityDep
 from egov_identity.keys.service import rotate
 from egov_identity.people import service as people
 from egov_identity.people.models import Citizen, Official
-from egov_identity.people.passwords import new_totp_secret, totp_provisioning_uri
 from egov_identity.people.service import ROLES, needs_second_factor
 from egov_identity.schemas import (
     AgencyCreate,
@@ -242,21 +241,8 @@ async def create_official(
     body: OfficialCreate, admin: Admin, uow: UoWDep, identity: IdentityDep
 ) -> OfficialRead:
     await _admin_scope(uow, admin, body.agency_code)
-    secret = new_totp_secret() if needs_second_factor(body.roles) else None
-    created = await people.create_official(
-        uow,
-        identity.vault,
-        username=body.username,
-        full_name=body.full_name,
-        agency_code=body.agency_code,
-        roles=body.roles,
-        password=body.password,
-        totp_secret=secret,
-    )
-    uri = (
-        totp_provisioning_uri(secret, account=created.username, issuer=identity.settings.totp_issuer)
-        if secret
-        else None
+    created, uri = await people.enrol_official(
+        uow, identity.vault, body, totp_issuer=identity.settings.totp_issuer
     )
     return official_read(created, OfficialCreated, totp_provisioning_uri=uri)
 

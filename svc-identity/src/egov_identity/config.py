@@ -32,4 +32,6 @@ class Settings(ServiceSettings):
     retired_key_grace_seconds: int = Field(default=3600, ge=60)
     # Automatic rotation of the token-signing key (0: only by the admin endpoint or command).
     key_rotation_days: int = Field(default=90, ge=0)
+    # The agency tree is published again this often, so a service that missed an event catches up.
+    agency_republish_minutes: float = Field(default=10, gt=0)
     totp_issuer: str = "Cổng dịch vụ công tỉnh"

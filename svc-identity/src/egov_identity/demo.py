@@ -124,5 +124,16 @@ async def seed(uow: UnitOfWork, vault: Vault) -> None:
                 secret="demo-partner-secret",
                 commit=False,
             )
+        if await uow.session.get(OAuthClient, "svc-payment") is None:
+            # svc-payment's own client: it signs electronic receipts as the agency through svc-document.
+            await create_client(
+                uow,
+                client_id="svc-payment",
+                name="Dịch vụ thanh toán (svc-payment)",
+                confidential=True,
+                allowed_scopes=["documents.sign"],
+                secret="demo-svc-payment-secret",
+                commit=False,
+            )
         await uow.commit()
     log.info("demo data ready")

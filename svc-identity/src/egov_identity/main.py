@@ -8,6 +8,7 @@ import datetime as dt
 from fastapi import FastAPI
 
 from egov_identity import demo
+from egov_identity.agencies.service import republish_tree
 from egov_identity.api import router as api_router
 from egov_identity.config import MIGRATIONS_DIR, Settings
 from egov_identity.deps import Identity
@@ -45,9 +46,20 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         async def clean_up() -> None:
             await forget_expired(runtime.sessionmaker, settings)
 
-        cleanup = PeriodicJob("forget-expired-oauth-state", dt.timedelta(hours=1), clean_up)
+        async def republish_agencies() -> None:
+            async with runtime.new_uow() as uow:
+                await republish_tree(uow)
+
+        jobs = [
+            PeriodicJob("forget-expired-oauth-state", dt.timedelta(hours=1), clean_up),
+            PeriodicJob(
+                "republish-agency-tree",
+                dt.timedelta(minutes=settings.agency_republish_minutes),
+                republish_agencies,
+            ),
+        ]
         if not settings.key_rotation_days:
-            return [cleanup]
+            return jobs
 
         async def rotate_keys() -> None:
             async with runtime.new_uow() as uow:
@@ -57,7 +69,8 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
                 holder["keys"].forget()
 
         return [
-            PeriodicJob("rotate-signing-keys", dt.timedelta(days=settings.key_rotation_days), rotate_keys)
+            *jobs,
+            PeriodicJob("rotate-signing-keys", dt.timedelta(days=settings.key_rotation_days), rotate_keys),
         ]
 
     app = create_service_app(

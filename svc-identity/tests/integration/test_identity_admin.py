@@ -11,12 +11,13 @@ from identity_harness import ADMIN, PROVINCE, RECEIVER, IdentityService, identit
 from sqlalchemy import func, select
 
 from egov_identity.agencies.models import Agency
+from egov_identity.agencies.service import republish_tree
 from egov_identity.clients.models import OAuthClient
 from egov_identity.keys.models import SigningKey
 from egov_identity.people.models import Citizen, Official
-from egov_identity.people.passwords import totp_code
 from egov_shared import tables
 from egov_shared.testing.backends import BusConfig
+from egov_shared.totp import totp_code
 
 OFFICIALS = "/api/v1/identity/officials"
 AGENCIES = "/api/v1/identity/agencies"
@@ -144,10 +145,11 @@ async def _counts(service: IdentityService) -> dict[str, int]:
 async def test_demo_data_is_seeded_once(database_url: str, bus_config: BusConfig) -> None:
     async with identity_service(database_url, bus_config) as first:
         seeded = await _counts(first)
+        # Clients: the web app, the partner agency and svc-payment (it signs receipts).
         assert (seeded["citizens"], seeded["officials"], seeded["clients"], seeded["signing_keys"]) == (
             2,
             5,
-            2,
+            3,
             2,
         )
         assert seeded["agencies"] >= 1 + 5 + 9  # the province, its departments, its communes and wards
@@ -156,3 +158,15 @@ async def test_demo_data_is_seeded_once(database_url: str, bus_config: BusConfig
     async with identity_service(database_url, bus_config) as second:
         assert await _counts(second) == seeded
         assert (await second.client.get(f"{AGENCIES}/{PROVINCE}")).status_code == 200
+
+
+async def test_the_agency_tree_is_published_again_for_services_that_missed_it(
+    database_url: str, bus_config: BusConfig
+) -> None:
+    async with identity_service(database_url, bus_config) as service:
+        before = await _counts(service)
+        async with service.runtime.new_uow() as uow:
+            published = await republish_tree(uow)
+        after = await _counts(service)
+        assert published == before["agencies"]
+        assert after["events"] == before["events"] + before["agencies"]

@@ -25,7 +25,7 @@ from identity_harness import (
     query_of,
 )
 
-from egov_identity.people.passwords import totp_code
+from egov_shared.totp import totp_code
 
 
 def _wrong_otp() -> str:

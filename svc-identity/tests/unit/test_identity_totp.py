@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from egov_identity.people.passwords import accept_totp, totp_code, totp_provisioning_uri
+from egov_shared.totp import accept_totp, totp_code, totp_provisioning_uri
 
 # RFC 6238 Appendix B: the SHA-1 seed is the ASCII string "12345678901234567890"; the 8-digit values there end
 # with these 6 digits (a 6-digit code is the same HOTP value modulo 10^6).

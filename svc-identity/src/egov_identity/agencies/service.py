@@ -42,6 +42,16 @@ def _publish(uow: UnitOfWork, agency: Agency) -> None:
     )
 
 
+async def republish_tree(uow: UnitOfWork) -> int:
+    """Publish every agency again. Consumers upsert, so this only heals a copy that missed an event (a service
+    whose queue did not exist yet when the tree was first published)."""
+    agencies = list(await uow.session.scalars(select(Agency).order_by(Agency.code)))
+    for agency in agencies:
+        _publish(uow, agency)
+    await uow.commit()
+    return len(agencies)
+
+
 async def create_agency(
     uow: UnitOfWork, *, code: str, name: str, kind: str, parent_code: str | None, commit: bool = True
 ) -> Agency:

@@ -16,7 +16,16 @@ from egov_shared.problems import Conflict, Unprocessable
 from egov_shared.uow import UnitOfWork
 
 SCOPES = frozenset(
-    {"openid", "profile", "email", "phone", "open311", "documents.exchange", "payments.notify"}
+    {
+        "openid",
+        "profile",
+        "email",
+        "phone",
+        "open311",
+        "documents.exchange",
+        "documents.sign",
+        "payments.notify",
+    }
 )
 GRANTS = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 

@@ -19,11 +19,12 @@ from egov_identity.oauth.errors import AuthorizeError
 from egov_identity.oauth.issue import Subject, citizen_subject, official_subject
 from egov_identity.oauth.models import AuthorizationCode, LoginSession, LoginThrottle, PendingSecondFactor
 from egov_identity.people.models import Citizen, Official
-from egov_identity.people.passwords import accept_totp, verify_password
+from egov_identity.people.passwords import verify_password
 from egov_identity.people.service import needs_second_factor
 from egov_identity.vault import Vault
 from egov_shared.crypto import random_token, token_digest
 from egov_shared.db import utcnow
+from egov_shared.totp import accept_totp
 from egov_shared.uow import UnitOfWork
 
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256 digest

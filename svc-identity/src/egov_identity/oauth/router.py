@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from joserfc import jwt
 from joserfc.errors import JoseError
+from pydantic import BaseModel
 from sqlalchemy.orm.exc import StaleDataError
 
 from egov_identity.clients.models import OAuthClient
@@ -41,7 +42,56 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-SCOPES_SUPPORTED = ["openid", "profile", "email", "phone", "open311", "documents.exchange", "payments.notify"]
+SCOPES_SUPPORTED = [
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "open311",
+    "documents.exchange",
+    "documents.sign",
+    "payments.notify",
+]
+
+
+class OAuthErrorBody(BaseModel):
+    """An OAuth 2 error (RFC 6749 §5.2; RFC 6750 §3 on the bearer-token endpoints): no problem details here."""
+
+    error: str
+    error_description: str | None = None
+
+
+# What these endpoints really answer, in the protocol's forms, for clients and fuzzers reading the OpenAPI.
+_OAUTH_ERRORS: dict[int, str] = {
+    400: "invalid_request, invalid_grant, unsupported_grant_type, ...",
+    401: "invalid_client / invalid_token",
+    403: "insufficient_scope",
+}
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+_FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+    }
+}
+
+
+def oauth_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": OAuthErrorBody, "description": _OAUTH_ERRORS[status]} for status in statuses}
+
+
+def page_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The login page's answers: the page itself (200, or 401 after a refused login), an error page (400),
+    or the redirect back to the client (302)."""
+    descriptions = {302: "Redirect to the client", 400: "Error page", 401: "Login refused: the page again"}
+    return {
+        status: {"description": descriptions[status]} | ({} if status == 302 else {"content": _HTML})
+        for status in statuses
+    }
 
 
 def oauth_error(exc: OAuthError) -> JSONResponse:
@@ -147,7 +197,10 @@ async def _checked(uow: UnitOfWork, params: dict[str, str]) -> tuple[flow.Author
 
 
 @router.get(
-    "/oauth2/authorize", summary="Authorization endpoint: the login page", response_class=HTMLResponse
+    "/oauth2/authorize",
+    summary="Authorization endpoint: the login page",
+    response_class=HTMLResponse,
+    responses=page_responses(302, 400),
 )
 async def authorize_page(request: Request, uow: UoWDep) -> Response:
     params = dict(request.query_params)
@@ -162,6 +215,8 @@ async def authorize_page(request: Request, uow: UoWDep) -> Response:
     "/oauth2/authorize",
     summary="Authorization endpoint: the login form posts here",
     response_class=HTMLResponse,
+    responses=page_responses(302, 400, 401),
+    openapi_extra=_FORM_BODY,
 )
 async def authorize_submit(request: Request, uow: UoWDep, identity: IdentityDep) -> Response:
     try:
@@ -240,7 +295,10 @@ async def _client(uow: UnitOfWork, request: Request, form: dict[str, str]) -> OA
 
 
 @router.post(
-    "/oauth2/token", summary="Token endpoint (authorization_code + PKCE, refresh_token, client_credentials)"
+    "/oauth2/token",
+    summary="Token endpoint (authorization_code + PKCE, refresh_token, client_credentials)",
+    responses=oauth_responses(400, 401),
+    openapi_extra=_FORM_BODY,
 )
 async def token(request: Request, uow: UoWDep, identity: IdentityDep) -> JSONResponse:
     try:
@@ -336,10 +394,16 @@ for _method in ("GET", "POST"):
         methods=[_method],
         summary="Claims about the logged-in person",
         operation_id=f"oauth2_userinfo_{_method.lower()}",
+        responses=oauth_responses(401, 403),
     )
 
 
-@router.post("/oauth2/introspect", summary="Token introspection (RFC 7662), for confidential clients")
+@router.post(
+    "/oauth2/introspect",
+    summary="Token introspection (RFC 7662), for confidential clients",
+    responses=oauth_responses(400, 401),
+    openapi_extra=_FORM_BODY,
+)
 async def introspect(request: Request, uow: UoWDep, runtime: RuntimeDep) -> JSONResponse:
     try:
         form = await _form(request)
@@ -353,7 +417,12 @@ async def introspect(request: Request, uow: UoWDep, runtime: RuntimeDep) -> JSON
     return JSONResponse(await grants.introspect(uow, runtime.verifier, form["token"]), headers=NO_STORE)
 
 
-@router.post("/oauth2/revoke", summary="Token revocation (RFC 7009)")
+@router.post(
+    "/oauth2/revoke",
+    summary="Token revocation (RFC 7009)",
+    responses=oauth_responses(400, 401),
+    openapi_extra=_FORM_BODY,
+)
 async def revoke(request: Request, uow: UoWDep, runtime: RuntimeDep) -> Response:
     try:
         form = await _form(request)
@@ -400,6 +469,7 @@ for _method in ("GET", "POST"):
         methods=[_method],
         summary="End the login session (RP-initiated logout)",
         operation_id=f"oauth2_logout_{_method.lower()}",
+        responses={**oauth_responses(401), **page_responses(302)},
     )
 
 

@@ -12,13 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_identity.agencies.models import Agency
 from egov_identity.people.models import Citizen, DataAccess, Official
-from egov_identity.people.passwords import hash_password, new_totp_secret
+from egov_identity.people.passwords import hash_password
+from egov_identity.schemas import OfficialCreate
 from egov_identity.vault import Vault
 from egov_shared.contracts.identity import CitizenRegistered, CitizenVerified
 from egov_shared.db import utcnow
 from egov_shared.http.etag import check_version
 from egov_shared.identifiers import InvalidIdentifier, Sex, check_id_number
 from egov_shared.problems import Conflict, NotFound, Unprocessable
+from egov_shared.totp import new_totp_secret, totp_provisioning_uri
 from egov_shared.uow import UnitOfWork
 
 ROLES = frozenset(
@@ -155,6 +157,26 @@ async def create_official(
     if commit:
         await uow.commit()
     return official
+
+
+async def enrol_official(
+    uow: UnitOfWork, vault: Vault, body: OfficialCreate, *, totp_issuer: str
+) -> tuple[Official, str | None]:
+    """Create an official (the admin API and the operator CLI). Roles that need a second factor get a new TOTP
+    secret; its provisioning URI, for the official's authenticator app, is returned this once."""
+    secret = new_totp_secret() if needs_second_factor(body.roles) else None
+    official = await create_official(
+        uow,
+        vault,
+        username=body.username,
+        full_name=body.full_name,
+        agency_code=body.agency_code,
+        roles=body.roles,
+        password=body.password,
+        totp_secret=secret,
+    )
+    uri = totp_provisioning_uri(secret, account=official.username, issuer=totp_issuer) if secret else None
+    return official, uri
 
 
 async def get_official(session: AsyncSession, official_id: uuid.UUID) -> Official:
