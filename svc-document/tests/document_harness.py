@@ -14,6 +14,7 @@ from egov_document.config import Settings
 from egov_document.main import create_app
 from egov_shared.contracts.identity import AgencyUpserted
 from egov_shared.testing.backends import BusConfig
+from egov_shared.testing.files import minimal_pdf
 from egov_shared.testing.services import ServiceUnderTest, service_under_test
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -32,17 +33,13 @@ AGENCIES = [
 
 def pdf_bytes(text: str = "Giay khai sinh") -> bytes:
     """A small valid PDF (enough for the content sniffer; signing tests make real ones)."""
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n% "
-        + text.encode()
-        + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-    )
+    return minimal_pdf(text)
 
 
+# A valid 1x1 red PNG (uploads of images are decoded: their metadata is stripped before storage).
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
 )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from egov_document.context import Documents
 from egov_document.documents.service import file_dossier_result
-from egov_document.files.service import grant
-from egov_document.signatures.pki_store import agency_identity
+from egov_document.files.service import grant, grant_reader
 from egov_shared.agencies import on_agency_upserted
 from egov_shared.contracts.dossier import DossierCompleted, DossierStatusChanged, DossierSubmitted
-from egov_shared.contracts.feedback import FeedbackSubmitted
-from egov_shared.contracts.identity import AgencyUpserted
+from egov_shared.contracts.feedback import (
+    FeedbackEscalated,
+    FeedbackResolved,
+    FeedbackSubmitted,
+    FeedbackSupplemented,
+    FeedbackTransferred,
+)
 from egov_shared.events import CloudEvent
 from egov_shared.inbox import EventHandler
 from egov_shared.uow import UnitOfWork
@@ -25,6 +28,10 @@ async def on_dossier_status_changed(uow: UnitOfWork, data: DossierStatusChanged,
 
 async def on_dossier_completed(uow: UnitOfWork, data: DossierCompleted, event: CloudEvent) -> None:
     await grant(uow.session, data.result_file_ids, data.agency_code, f"dossier-result:{data.dossier_id}")
+    # The applicant downloads and verifies the signed result.
+    await grant_reader(
+        uow.session, data.result_file_ids, data.applicant_id, "citizen", f"dossier-result:{data.dossier_id}"
+    )
     await file_dossier_result(uow, data)
 
 
@@ -33,16 +40,32 @@ async def on_feedback_submitted(uow: UnitOfWork, data: FeedbackSubmitted, event:
         await grant(uow.session, data.file_ids, data.agency_code, f"feedback:{data.report_id}")
 
 
-def consumers(documents: Documents) -> dict[str, EventHandler]:
-    """The handlers, given what the agency handler needs to issue demo certificates."""
+async def on_feedback_supplemented(uow: UnitOfWork, data: FeedbackSupplemented, event: CloudEvent) -> None:
+    # Files the reporter added later: the handling agency was granted only those of the submission.
+    await grant(uow.session, data.file_ids, data.agency_code, f"feedback:{data.report_id}")
 
-    async def on_agency(uow: UnitOfWork, data: AgencyUpserted, event: CloudEvent) -> None:
-        await on_agency_upserted(uow, data, event)
-        if documents.settings.development_pki and documents.settings.demo_data and data.active:
-            # The demo deployment gets each agency's seal certificate as the agency appears, not at first use.
-            await agency_identity(uow.session, documents.vault, data.code, data.name)
 
-    return {**CONSUMERS, AgencyUpserted.event_type: on_agency}
+async def on_feedback_transferred(uow: UnitOfWork, data: FeedbackTransferred, event: CloudEvent) -> None:
+    # The new agency may sit in another branch of the tree, where the first agency's grants do not reach.
+    await grant(uow.session, data.file_ids, data.to_agency_code, f"feedback:{data.report_id}")
+
+
+async def on_feedback_escalated(uow: UnitOfWork, data: FeedbackEscalated, event: CloudEvent) -> None:
+    await grant(uow.session, data.file_ids, data.to_agency_code, f"feedback:{data.report_id}")
+
+
+async def on_feedback_resolved(uow: UnitOfWork, data: FeedbackResolved, event: CloudEvent) -> None:
+    # The answer's attachments, which an official of another agency (one above it) may have uploaded.
+    await grant(uow.session, data.answer_file_ids, data.agency_code, f"feedback-answer:{data.report_id}")
+    if data.reporter_kind == "citizen" and data.reporter_id:
+        # The citizen who reported it reads the answer's attachments too.
+        await grant_reader(
+            uow.session,
+            data.answer_file_ids,
+            data.reporter_id,
+            "citizen",
+            f"feedback-answer:{data.report_id}",
+        )
 
 
 CONSUMERS: dict[str, EventHandler] = {
@@ -51,4 +74,8 @@ CONSUMERS: dict[str, EventHandler] = {
     DossierStatusChanged.event_type: on_dossier_status_changed,
     DossierCompleted.event_type: on_dossier_completed,
     FeedbackSubmitted.event_type: on_feedback_submitted,
+    FeedbackSupplemented.event_type: on_feedback_supplemented,
+    FeedbackTransferred.event_type: on_feedback_transferred,
+    FeedbackEscalated.event_type: on_feedback_escalated,
+    FeedbackResolved.event_type: on_feedback_resolved,
 }

@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 
 from egov_document.config import MIGRATIONS_DIR, Settings
-from egov_document.consumers import consumers
+from egov_document.consumers import CONSUMERS
 from egov_document.context import Documents, build_scanner, build_storage
 from egov_document.delivery.router import router as exchange_router
 from egov_document.delivery.service import deliver_pending
@@ -60,7 +60,9 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         migrations_dir=MIGRATIONS_DIR,
         routers=[files_router, signatures_router, documents_router, exchange_router],
         jobs=jobs,
-        consumers=consumers(documents),
+        # An agency's seal certificate (development PKI) is issued at its first signature, not as the agency
+        # appears: key generation inside the consumer's transaction held SQLite's write lock for seconds.
+        consumers=CONSUMERS,
         on_start=[prepare],
         broker=broker,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 
 import pytest
@@ -20,6 +21,7 @@ from document_harness import (
     pdf_bytes,
     seed_agencies,
 )
+from PIL import Image
 from sqlalchemy import func, select
 
 from egov_document.files.models import Blob
@@ -73,6 +75,66 @@ async def test_the_type_is_judged_from_the_bytes(documents: DocumentService) -> 
         headers={**documents.auth(token), "content-type": "application/pdf"},
     )
     assert not_multipart.status_code == 415
+
+
+async def test_a_malformed_multipart_body_is_400(documents: DocumentService) -> None:
+    # Found by the API fuzzer: a part with no headers made the parser raise, and the upload answered 500.
+    broken = await documents.client.post(
+        "/api/v1/files",
+        content=b"--b0undary\r\nNone--b0undary--\r\n",
+        headers={
+            **documents.auth(documents.issuer.citizen()),
+            "content-type": "multipart/form-data; boundary=b0undary",
+        },
+    )
+    assert broken.status_code == 400
+    assert broken.json()["code"] == "file.invalid_multipart"
+
+
+def jpeg_with_gps_exif() -> bytes:
+    """A photo as a phone writes it: GPS position, camera model, and an orientation tag (rotate 90°)."""
+    image = Image.new("RGB", (40, 20), (200, 30, 30))
+    image.paste((30, 30, 200), (0, 0, 20, 20))  # left half blue, so the rotation is visible
+    exif = Image.Exif()
+    exif[0x0110] = "Pixel 9 Pro"  # Model
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    exif[0x8825] = {1: "N", 2: (21.0, 2.0, 42.0), 3: "E", 4: (105.0, 58.0, 34.5)}  # GPSInfo
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif, quality=95)
+    return buffer.getvalue()
+
+
+async def test_photos_lose_their_exif_but_keep_pixels_and_orientation(documents: DocumentService) -> None:
+    token = documents.issuer.citizen()
+    original = jpeg_with_gps_exif()
+    with Image.open(io.BytesIO(original)) as sent:
+        assert sent.getexif().get_ifd(0x8825)  # the test photo really carries a position
+    uploaded = await documents.upload(token, original, filename="o-ga.jpg", content_type="image/jpeg")
+    assert uploaded.status_code == 201, uploaded.text
+    body = uploaded.json()
+    download = await documents.client.get(
+        f"/api/v1/files/{body['id']}/content", headers=documents.auth(token)
+    )
+    stored = download.content
+    assert body["sha256"] == hashlib.sha256(stored).hexdigest()
+    assert body["size"] == len(stored)
+    assert b"Exif" not in stored
+    assert b"Pixel 9 Pro" not in stored
+    with Image.open(io.BytesIO(stored)) as kept:
+        assert kept.format == "JPEG"
+        assert len(kept.getexif()) == 0
+        assert kept.size == (20, 40)  # the orientation was applied to the pixels
+        top = kept.convert("RGB").getpixel((10, 5))
+        assert isinstance(top, tuple)
+        assert (top[0] < 100, top[2] > 150) == (True, True)  # the blue half is now on top
+
+    # An image without metadata is stored byte for byte.
+    plain = await documents.upload(token, PNG, filename="anh.png", content_type="image/png")
+    assert plain.json()["sha256"] == hashlib.sha256(PNG).hexdigest()
+    # Bytes that look like a JPEG but are not one are refused, not stored unchecked.
+    broken = await documents.upload(token, original[:40], filename="hong.jpg", content_type="image/jpeg")
+    assert broken.status_code == 422
+    assert broken.json()["code"] == "file.invalid_image"
 
 
 async def test_an_oversize_file_is_413(database_url: str, bus_config: BusConfig) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from document_harness import PROVINCE, DocumentService, document_service, seed_agencies
+from document_harness import PROVINCE, DocumentService, seed_agencies
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -19,7 +19,6 @@ from sqlalchemy import select
 from egov_document.signatures.pki_store import trust_roots
 from egov_shared import tables
 from egov_shared.agencies import agency_exists
-from egov_shared.testing.backends import BusConfig
 from egov_shared.testing.waiting import eventually
 
 
@@ -194,25 +193,3 @@ async def test_a_leader_signs_with_their_signature_and_the_agency_adds_its_seal(
     signers = [s["signer"] for s in report["signatures"]]
     assert signers == ["Hoàng Văn Dũng", "UBND tỉnh"]
     assert all(s["intact"] for s in report["signatures"])
-
-
-async def test_demo_agencies_get_their_certificates_as_they_arrive(
-    database_url: str, bus_config: BusConfig
-) -> None:
-    from sqlalchemy import func
-
-    from egov_document.signatures.models import SigningCredential
-
-    async with document_service(database_url, bus_config, demo_data=True) as documents:
-        await agencies_ready(documents)
-
-        async def issued() -> bool:
-            async with documents.runtime.sessionmaker() as session:
-                count = await session.scalar(
-                    select(func.count())
-                    .select_from(SigningCredential)
-                    .where(SigningCredential.owner_kind == "agency")
-                )
-            return count == 4
-
-        await eventually(issued, timeout=60, what="the four demo agencies' certificates")

@@ -72,7 +72,7 @@ async def post_edxml(
     "/dispatches",
     response_model=list[DispatchRead],
     summary="Where a sent document went and what each recipient reported (status 01–06, 13, 15, 16)",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def dispatches(
     document_id: Annotated[uuid.UUID, Query()], official: CurrentOfficial, uow: UoWDep

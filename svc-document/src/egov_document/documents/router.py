@@ -70,7 +70,7 @@ async def create(
     "",
     response_model=Page[DocumentRead],
     summary="An agency's register, newest first",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def register(
     official: CurrentOfficial,
@@ -108,7 +108,7 @@ async def register(
     return Page[DocumentRead](items=[read(d) for d in rows], next_cursor=next_cursor)
 
 
-@router.get("/{document_id}", response_model=DocumentRead, responses=problem_responses(401, 404))
+@router.get("/{document_id}", response_model=DocumentRead, responses=problem_responses(401, 403, 404))
 async def get(
     document_id: uuid.UUID, official: CurrentOfficial, uow: UoWDep, response: Response
 ) -> DocumentRead:
@@ -117,7 +117,9 @@ async def get(
     return read(document)
 
 
-@router.get("/{document_id}/trace", response_model=list[TraceRead], responses=problem_responses(401, 404))
+@router.get(
+    "/{document_id}/trace", response_model=list[TraceRead], responses=problem_responses(401, 403, 404)
+)
 async def get_trace(document_id: uuid.UUID, official: CurrentOfficial, uow: UoWDep) -> list[TraceRead]:
     return [TraceRead.model_validate(t) for t in await service.trace(uow.session, official, document_id)]
 

@@ -53,3 +53,17 @@ class FileGrant(Base):
     agency_code: Mapped[str] = mapped_column(String(13), index=True)
     reason: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileReader(Base):
+    """A person (not an agency) may read a file: the applicant, the result of their dossier."""
+
+    __tablename__ = "file_readers"
+    __table_args__ = (UniqueConstraint("file_id", "subject", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

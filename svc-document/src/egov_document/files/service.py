@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from egov_document.files.models import Blob, FileGrant, StoredFile
+from egov_document.files.models import Blob, FileGrant, FileReader, StoredFile
 from egov_document.files.scanning import ClamdScanner, ScannerUnavailable
 from egov_document.files.storage import FileStorage
 from egov_document.files.upload import ReceivedFile
@@ -77,12 +77,20 @@ async def keep_upload(
 
 
 async def may_read(session: AsyncSession, stored: StoredFile, principal: Principal) -> bool:
-    """The uploader; officials of an agency that was granted the file (or of one above it); officials of
+    """The uploader; a person the file was given to (a dossier's result, to its applicant); officials of an
+    agency that was granted the file (or of one above it); officials of
     the uploading official's agency."""
     if stored.owner_id == principal.subject and stored.owner_kind == principal.kind:
         return True
     if principal.kind != "official" or not principal.agency:
-        return False
+        reader = await session.scalar(
+            select(FileReader.id).where(
+                FileReader.file_id == stored.id,
+                FileReader.subject == principal.subject,
+                FileReader.kind == principal.kind,
+            )
+        )
+        return reader is not None
     agencies = set(
         (await session.scalars(select(FileGrant.agency_code).where(FileGrant.file_id == stored.id))).all()
     )
@@ -121,6 +129,28 @@ async def grant(session: AsyncSession, file_ids: Iterable[uuid.UUID], agency_cod
             session.add(FileGrant(file_id=file_id, agency_code=agency_code, reason=reason[:120]))
             added += 1
     return added
+
+
+async def grant_reader(
+    session: AsyncSession, file_ids: Iterable[uuid.UUID], subject: str, kind: str, reason: str
+) -> None:
+    """Let one person read these files (those that exist here): a dossier's applicant, its result."""
+    ids = list(dict.fromkeys(file_ids))
+    if not ids:
+        return
+    existing = set((await session.scalars(select(StoredFile.id).where(StoredFile.id.in_(ids)))).all())
+    already = set(
+        (
+            await session.scalars(
+                select(FileReader.file_id).where(
+                    FileReader.file_id.in_(ids), FileReader.subject == subject, FileReader.kind == kind
+                )
+            )
+        ).all()
+    )
+    for file_id in ids:
+        if file_id in existing and file_id not in already:
+            session.add(FileReader(file_id=file_id, subject=subject, kind=kind, reason=reason[:120]))
 
 
 async def ownership(

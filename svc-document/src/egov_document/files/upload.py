@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from egov_shared.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from egov_document.files.metadata import STRIPPED_TYPES, measure, strip_metadata
+from egov_shared.problems import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 FLUSH_BYTES = 1024 * 1024
 
@@ -45,6 +47,7 @@ ALLOWED_TYPES: dict[str, str] = {
     "application/pdf": "pdf",
     "image/jpeg": "jpg",
     "image/png": "png",
+    "image/webp": "webp",
     "application/msword": "doc",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.ms-excel": "xls",
@@ -170,11 +173,17 @@ async def receive_upload(
     sink = _FilePartSink(max_bytes)
     parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     try:
-        async for chunk in body:
-            parser.write(chunk)
-            if len(sink.buffer) >= FLUSH_BYTES:
-                await asyncio.to_thread(_write, handle, sink.take())
-        parser.finalize()
+        try:
+            async for chunk in body:
+                parser.write(chunk)
+                if len(sink.buffer) >= FLUSH_BYTES:
+                    await asyncio.to_thread(_write, handle, sink.take())
+            parser.finalize()
+        except MultipartParseError as exc:
+            # A malformed body is the client's mistake (400), not the parser's failure (500).
+            raise BadRequest(
+                "Nội dung multipart không đúng định dạng.", code="file.invalid_multipart"
+            ) from exc
         if sink.buffer:
             await asyncio.to_thread(_write, handle, sink.take())
         await asyncio.to_thread(handle.close)
@@ -185,10 +194,19 @@ async def receive_upload(
         content_type = sniff(bytes(sink.head))
         if content_type is None:
             raise UnsupportedMediaType(
-                "Chỉ nhận PDF, JPEG, PNG và tài liệu văn phòng (Word, Excel, PowerPoint, OpenDocument).",
+                "Chỉ nhận PDF, JPEG, PNG, WebP và tài liệu văn phòng (Word, Excel, PowerPoint, OpenDocument).",
                 code="file.type_not_allowed",
             )
-        return ReceivedFile(path, sink.filename, sink.size, sink.digest.hexdigest(), content_type)
+        size, sha256 = sink.size, sink.digest.hexdigest()
+        if content_type in STRIPPED_TYPES:
+            # Photos lose their EXIF (GPS position, device) before anyone can read them.
+            try:
+                rewritten = await asyncio.to_thread(strip_metadata, path, content_type)
+            except ValueError as exc:
+                raise Unprocessable("Tệp ảnh bị hỏng, không đọc được.", code="file.invalid_image") from exc
+            if rewritten:
+                size, sha256 = await asyncio.to_thread(measure, path)
+        return ReceivedFile(path, sink.filename, size, sha256, content_type)
     except BaseException:
         await asyncio.to_thread(handle.close)
         await asyncio.to_thread(path.unlink, missing_ok=True)
