@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
+from egov_dossier.dossiers.codes import DEFAULT_PATTERN
 from egov_shared.settings import ServiceSettings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -16,3 +17,6 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EGOV_DOSSIER_", extra="ignore", populate_by_name=True)
 
     service_name: ClassVar[str] = "dossier"
+
+    # The dossier code (mã hồ sơ): common practice, not law. Fields: agency, date (Vietnamese time), seq.
+    code_pattern: str = DEFAULT_PATTERN

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 
 from egov_dossier import demo
 from egov_dossier.config import MIGRATIONS_DIR, Settings
+from egov_dossier.consumers import CONSUMERS
 from egov_dossier.dossiers.calendar_router import router as calendar_router
+from egov_dossier.dossiers.router import router as dossiers_router
 from egov_dossier.procedures.router import router as procedures_router
-from egov_shared.agencies import on_agency_upserted
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.http.app import create_service_app
 from egov_shared.runtime import ServiceRuntime
@@ -27,8 +28,9 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         title="svc-dossier",
         description=__doc__ or "",
         migrations_dir=MIGRATIONS_DIR,
-        routers=[procedures_router, calendar_router],
-        consumers={"identity.agency_upserted": on_agency_upserted},
+        # The working calendar before the dossiers: /dossiers/{id} would otherwise take its path.
+        routers=[procedures_router, calendar_router, dossiers_router],
+        consumers=CONSUMERS,
         on_start=[seed],
         broker=broker,
     )

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from egov_dossier.dossiers.calendar import VN_TZ, Timeliness, WorkingCalendar, classify
+from egov_dossier.dossiers.timeliness import Timeliness, classify
+from egov_shared.calendar import VN_TZ, WorkingCalendar
 
 
 def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

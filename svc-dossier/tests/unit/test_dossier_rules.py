@@ -65,26 +65,32 @@ ACTORS: dict[str, tuple[Actor, frozenset[str]]] = {
         frozenset(),
     ),
     "applicant": (Actor.citizen(), frozenset({"applicant"})),
-    "another citizen": (Actor.citizen(is_applicant=False), frozenset()),
+    "another citizen": (Actor.citizen(is_owner=False), frozenset()),
     "system": (Actor.system(), frozenset({"system"})),
 }
 REFUSED_FROM_9_AND_10 = ["stop", "withdraw"]
 
 
-def matrix_context(status: int, actor: Actor) -> Context:
+def matrix_context(status: int, actor: Actor, action: str | None = None) -> Context:
+    """A dossier with a fee due before the result: unpaid when the specialist asks for it, paid by the time the
+    leader approves (no result is issued unpaid; the unpaid case has its own test)."""
     waiting = status in (5, 6)
     return Context(
         actor,
         fee_stage="result",
         fee_total_vnd=50_000,
+        fee_paid=action == "approve_and_complete",
         resume_status=Status.PROCESSING if waiting else None,
         note="Lý do",
     )
 
 
-def expected_allowed(status: int, satisfies: frozenset[str]) -> list[str]:
+def expected_allowed(status: int, satisfies: frozenset[str], *, fee_paid: bool = False) -> list[str]:
+    conditional = "request_fee" if fee_paid else "approve_and_complete"
     return sorted(
-        action for (source, action), (_, who) in ALLOWED.items() if source == status and satisfies & who
+        action
+        for (source, action), (_, who) in ALLOWED.items()
+        if source == status and satisfies & who and action != conditional
     )
 
 
@@ -94,7 +100,7 @@ def expected_allowed(status: int, satisfies: frozenset[str]) -> list[str]:
 )
 def test_every_step_is_allowed_or_refused(status: int, action: str, actor_name: str) -> None:
     actor, satisfies = ACTORS[actor_name]
-    context = matrix_context(status, actor)
+    context = matrix_context(status, actor, action)
     step = ALLOWED.get((status, action))
     may_take_action = any(satisfies & who for (_, a), (_, who) in ALLOWED.items() if a == action)
 
@@ -109,7 +115,9 @@ def test_every_step_is_allowed_or_refused(status: int, action: str, actor_name: 
         assert conflict.value.status == 409
         assert conflict.value.code == "dossier.invalid_transition"
         assert conflict.value.extra["dossier_status"] == status
-        assert sorted(conflict.value.extra["allowed_actions"]) == expected_allowed(status, satisfies)
+        assert sorted(conflict.value.extra["allowed_actions"]) == expected_allowed(
+            status, satisfies, fee_paid=context.fee_paid
+        )
     else:
         decision = rules.decide(status, action, context)
         assert (decision.source, decision.target) == (status, step[0])
@@ -121,6 +129,15 @@ def test_allowed_actions_are_the_buttons_of_this_actor(status: int, actor_name: 
     assert sorted(rules.allowed_actions(status, matrix_context(status, actor))) == expected_allowed(
         status, satisfies
     )
+
+
+def test_no_result_while_a_fee_due_before_it_is_unpaid() -> None:
+    unpaid = Context(Actor.official("approver"), fee_stage="result", fee_total_vnd=50_000)
+    with pytest.raises(Conflict) as conflict:
+        rules.decide(Status.PROCESSING, "approve_and_complete", unpaid)
+    assert "chưa được nộp" in str(conflict.value.detail)
+    paid = Context(Actor.official("approver"), fee_stage="result", fee_total_vnd=50_000, fee_paid=True)
+    assert rules.decide(Status.PROCESSING, "approve_and_complete", paid).target == Status.DONE
 
 
 def test_statuses_are_the_national_codes_with_their_names() -> None:

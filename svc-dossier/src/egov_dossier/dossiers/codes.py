@@ -7,13 +7,12 @@ day, drawn in the submitting transaction, so codes have no duplicates and no gap
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from egov_shared.calendar import VN_TZ
 from egov_shared.counters import next_in_series
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_PATTERN = "{agency}-{date:%y%m%d}-{seq:04d}"
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
+from egov_shared import workflow
 from egov_shared.contracts.dossier import DossierCompleted, DossierStatusChanged
 from egov_shared.problems import Conflict, Forbidden, Unprocessable
 
@@ -68,6 +69,10 @@ INITIAL = Status.NEW
 TERMINAL = frozenset({Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED})
 # Processing is over: the moment a dossier first enters one of these ends it for the on-time index (Decision 766).
 PROCESSING_ENDED = TERMINAL | {Status.DONE}
+# Received and not yet done: the appointment date matters (the overdue and "due soon" queues).
+ACTIVE_STATUSES = frozenset(
+    {Status.RECEIVED, Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.FEE_REQUESTED}
+)
 
 
 def is_terminal(status: int) -> bool:
@@ -95,7 +100,7 @@ class Action(enum.StrEnum):
 # Official roles (token claim ``roles``), and the two actors that are not officials.
 RECEIVER, PROCESSOR, APPROVER = "receiver", "processor", "approver"
 APPLICANT = "applicant"  # the citizen whose dossier it is
-SYSTEM = "system"  # svc-dossier itself, reacting to an event
+SYSTEM = workflow.SYSTEM  # the service itself, reacting to an event or a timer
 
 
 class Target(enum.Enum):
@@ -153,42 +158,16 @@ TRANSITIONS = (
     _t(Action.RETURN_RESULT, {S.DONE}, S.RETURNED, RECEIVER),
 )
 
-ActorKind = Literal["citizen", "official", "system"]
 FeeStage = Literal["submission", "result"]
 Clock = Literal["start", "pause", "resume", "stop"]
 # More supplementation requests than this make the dossier late whatever its dates (Decision 766).
 MAX_SUPPLEMENTATIONS_ON_TIME = 1
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, as the caller established it from the token and the dossier."""
+class Actor(workflow.Actor):
+    """Who acts, as the caller established it from the token and the dossier (the owner is its applicant)."""
 
-    kind: ActorKind
-    roles: frozenset[str] = frozenset()
-    # An official: the dossier's agency is theirs or one below it.
-    acts_for_agency: bool = False
-    # A citizen: the dossier is theirs.
-    is_applicant: bool = False
-
-    @classmethod
-    def official(cls, *roles: str, acts_for_agency: bool = True) -> Actor:
-        return cls("official", frozenset(roles), acts_for_agency=acts_for_agency)
-
-    @classmethod
-    def citizen(cls, *, is_applicant: bool = True) -> Actor:
-        return cls("citizen", is_applicant=is_applicant)
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls("system")
-
-    def may(self, who: frozenset[str]) -> bool:
-        if self.kind == "official":
-            return self.acts_for_agency and not self.roles.isdisjoint(who)
-        if self.kind == "citizen":
-            return self.is_applicant and APPLICANT in who
-        return SYSTEM in who
+    owner_role: ClassVar[str] = APPLICANT
 
 
 @dataclass(frozen=True)
@@ -247,7 +226,13 @@ def decide(status: int, action: str, context: Context) -> Decision:
     row = next((row for row in rows if source in row.sources), None)
     if row is None or not _condition_holds(row, context):
         allowed = allowed_actions(source, context)
-        why = " (không có phí, lệ phí nào phải nộp trước khi trả kết quả)" if row is not None else ""
+        why = ""
+        if row is not None:
+            why = (
+                " (phí, lệ phí phải nộp trước khi trả kết quả chưa được nộp)"
+                if act == Action.APPROVE_AND_COMPLETE
+                else " (không có phí, lệ phí nào phải nộp trước khi trả kết quả)"
+            )
         raise Conflict(
             f"Không thể '{act}' khi hồ sơ đang ở trạng thái {source.value} ({source.label}){why}. "
             f"Có thể: {', '.join(allowed) or 'không có'}.",
@@ -306,6 +291,9 @@ def _condition_holds(row: Transition, context: Context) -> bool:
     if row.action == Action.REQUEST_FEE:
         # Zero fees never enter 6; fees due at submission were asked for with the dossier.
         return context.fee_stage == "result" and context.fees_due and not context.fee_paid
+    if row.action == Action.APPROVE_AND_COMPLETE:
+        # No result while a fee due before it is unpaid: the specialist asks for it first (the dossier waits in 6).
+        return not (context.fee_stage == "result" and context.fees_due and not context.fee_paid)
     return True
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from egov_dossier.dossiers.calendar import WorkingCalendar
 from egov_dossier.dossiers.models import CalendarDay
+from egov_shared.calendar import WorkingCalendar
 from egov_shared.uow import UnitOfWork
 
 
