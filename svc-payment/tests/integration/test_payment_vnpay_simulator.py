@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -32,6 +33,7 @@ from egov_payment.vnpay.simulator import (
     Merchant,
     SimulatorError,
     VnpaySimulator,
+    press,
 )
 
 SECRET = DEMO_HASH_SECRET
@@ -129,12 +131,8 @@ def _token(page: str) -> str:
     return match.group(1)
 
 
-async def _press(world: World, url: str, action: str) -> httpx.Response:
-    page = await world.browser.get(url)
-    assert page.status_code == 200, page.text
-    return await world.browser.post(
-        "/paymentv2/vpcpay.html", data={"token": _token(page.text), "action": action}
-    )
+async def _press(world: World, url: str, action: Literal["pay", "cancel"]) -> httpx.Response:
+    return await press(world.browser, url, action)
 
 
 # --- the browser flow ------------------------------------------------------------------------------------

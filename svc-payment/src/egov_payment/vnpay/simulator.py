@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urljoin
 
 import httpx
 from starlette.applications import Starlette
@@ -561,3 +563,19 @@ def _page(title: str, content: str) -> str:
         f"<title>{html.escape(title)} - Cổng thanh toán VNPAY (mô phỏng)</title></head>"
         f"<body><h1>{html.escape(title)}</h1>{content}</body></html>"
     )
+
+
+async def press(
+    browser: httpx.AsyncClient, payment_url: str, action: Literal["pay", "cancel"] = "pay"
+) -> httpx.Response:
+    """What the citizen's browser does with a payment URL that points here: open the page, press "Thanh toán"
+    (``pay``) or "Hủy" (``cancel``). The answer is the redirect to the merchant's return URL; the IPN has been
+    called by then. For tests, benchmarks and demo scripts."""
+    page = await browser.get(payment_url)
+    if page.status_code != 200:
+        raise ValueError(f"the simulator's page answered {page.status_code}: {page.text[:200]}")
+    match = re.search(r"name='token' value='([^']+)'", page.text)
+    if match is None:
+        raise ValueError("the simulator's page carries no order token")
+    form_url = urljoin(str(page.url), "vpcpay.html")
+    return await browser.post(form_url, data={"token": match.group(1), "action": action})

@@ -1,0 +1,1 @@
+"""Payments of invoices through providers (VNPay, VietQR bank transfer, cash at the counter)."""

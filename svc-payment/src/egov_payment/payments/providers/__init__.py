@@ -1,0 +1,1 @@
+"""The payment providers, behind one interface (``base.Provider``)."""
