@@ -1,0 +1,1 @@
+"""Open311 partners and their API keys (stored as SHA-256 digests, never in clear)."""

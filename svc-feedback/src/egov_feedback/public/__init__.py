@@ -1,0 +1,1 @@
+"""The public side: answered reports without personal data, their map, the categories and areas. No token."""

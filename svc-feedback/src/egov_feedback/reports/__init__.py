@@ -1,0 +1,1 @@
+"""Reports (phản ánh, kiến nghị): their lifecycle, deadlines, duplicates, supports and history."""
