@@ -30,14 +30,16 @@ CLUSTER := $(RUN) python deploy/local/cluster.py
 # The directories among $(1) that hold a Python file (mypy refuses an empty or missing one).
 py_dirs = $(foreach d,$(1),$(if $(shell find $(d) -name '*.py' -print -quit 2>/dev/null),$(d)))
 
-.PHONY: help bootstrap run test lint format typecheck typecheck-root pytest migrate bench up down status logs clean
+.PHONY: help bootstrap run test lint format typecheck typecheck-root pytest fuzz migrate bench soak up down status logs clean
 
 help:
 	@echo "make run        embedded mode: one process on http://127.0.0.1:8000 with demo data"
 	@echo "make test       ruff, ruff format --check, mypy, pytest (not slow)"
 	@echo "make lint | format | typecheck | pytest"
+	@echo "make fuzz       the API fuzzer, many examples per operation (EGOV_FUZZ_EXAMPLES=200)"
 	@echo "make migrate    egov-migrate for every service (against EGOV_<SVC>_DATABASE_URL)"
 	@echo "make bench      run bench/*_bench.py, reports in var/bench/"
+	@echo "make soak       16 concurrent citizen journeys for 10 minutes on the distributed topology"
 	@echo "make up | down | status | logs   distributed mode on this machine (PostgreSQL + RabbitMQ)"
 	@echo "make clean      remove var/"
 
@@ -80,10 +82,18 @@ typecheck-%: $(SYNC_STAMP)
 	MYPYPATH=$*/tests $(RUN) mypy $(call py_dirs,$*/src $*/tests)
 
 typecheck-root: $(SYNC_STAMP)
-	MYPYPATH=tests $(RUN) mypy $(call py_dirs,tests bench deploy/local)
+	MYPYPATH=tests:tests/e2e $(RUN) mypy $(call py_dirs,tests bench deploy/local)
 
+# Two workers: much of a test's time is spent waiting on PostgreSQL, RabbitMQ and other processes. Tests that
+# share one module-scoped set-up (a module's province, the private servers of the fault tests) stay on one worker.
+PYTEST_WORKERS ?= 2
 pytest: $(SYNC_STAMP)
-	$(RUN) pytest -m "not slow"
+	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadscope
+
+# The fuzzing test `make test` runs with a few examples per operation, here with many (a long run).
+EGOV_FUZZ_EXAMPLES ?= 200
+fuzz: $(SYNC_STAMP)
+	EGOV_FUZZ_EXAMPLES=$(EGOV_FUZZ_EXAMPLES) $(RUN) pytest tests/fuzz
 
 migrate: $(SYNC_STAMP)
 	for svc in $(SERVICES); do $(RUN) egov-migrate "$$svc"; done
@@ -93,6 +103,10 @@ bench: $(SYNC_STAMP)
 	mkdir -p var/bench
 	for script in $(BENCH_SCRIPTS); do $(RUN) python "$$script"; done
 	@ls -l var/bench/*.json
+
+soak: $(SYNC_STAMP)
+	mkdir -p var/bench
+	$(RUN) python bench/soak_bench.py --concurrency 16 --seconds 600
 
 up: $(SYNC_STAMP)
 	$(CLUSTER) up
