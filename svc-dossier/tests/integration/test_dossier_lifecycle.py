@@ -12,6 +12,7 @@ from typing import Any
 
 from dossier_harness import (
     BIRTH,
+    BIRTH_PARTS,
     BUILDING,
     BUILDING_PARTS,
     CITIZEN_L1,
@@ -521,3 +522,31 @@ async def test_a_clerk_files_a_dossier_at_the_counter_and_it_is_received_at_once
     assert dossier["status"] == 2
     assert dossier["due_at"] is not None
     assert dossier["applicant"]["full_name"] == "Lê Văn Cường"
+    # The applicant has an account at svc-identity (found by the ID number): they follow the dossier online.
+    assert (await desk.get(CITIZEN_L1, dossier))["code"] == dossier["code"]
+
+
+async def _counter_body(desk: Desk, applicant: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "procedure_code": BIRTH,
+        "agency_code": COMMUNE,
+        "channel": 1,
+        "applicant": {"full_name": "Lê Văn Cường", **applicant},
+        "components": [{"code": part, "file_ids": [await desk.upload(CLERK)]} for part in BIRTH_PARTS],
+    }
+
+
+async def test_a_clerk_cannot_attach_a_counter_dossier_to_another_persons_account(desk: Desk) -> None:
+    someone_else = await desk.client.get("/api/v1/identity/me", headers=await desk.auth(CITIZEN_L2))
+    body = await _counter_body(desk, {"id_number": CITIZEN_L1, "citizen_id": someone_else.json()["id"]})
+    refused = await desk.client.post("/api/v1/dossiers", json=body, headers=await desk.auth(CLERK))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "applicant.citizen_id"
+    mine = await desk.client.get("/api/v1/dossiers", headers=await desk.auth(CITIZEN_L2))
+    assert all(d["applicant"].get("id_number") != CITIZEN_L1 for d in mine.json()["items"])
+
+    # Someone with no account: the dossier is filed all the same, followed by its code and secret.
+    no_account = await _counter_body(desk, {"id_number": "001099054321"})
+    filed = await desk.client.post("/api/v1/dossiers", json=no_account, headers=await desk.auth(CLERK))
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["status"] == 2

@@ -1,5 +1,6 @@
-"""What svc-dossier asks other services, with the caller's own token: who the applicant is (svc-identity), whether
-the files are theirs (svc-document), and to sign a result as the agency (svc-document).
+"""What svc-dossier asks other services, with the caller's own token: who the applicant is, or which account a
+counter applicant has (svc-identity), whether the files are theirs (svc-document), and to sign a result as the
+agency (svc-document).
 
 The caller's token carries their authority; the other service decides what it allows. Nothing here writes to
 svc-dossier's database: callers ask first, then change the dossier in one unit of work.
@@ -37,6 +38,27 @@ async def applicant_details(peers: PeerClient, token: str) -> dict[str, Any]:
             code="dossier.applicant_unavailable",
         )
     return {name: claims[name] for name in APPLICANT_CLAIMS if claims.get(name) is not None}
+
+
+async def citizen_account(peers: PeerClient, token: str, id_number: str) -> str | None:
+    """The account at svc-identity of the person with this ID number, if they have one (asked by the clerk, whose
+    look-up svc-identity records): a dossier filed at the counter then shows in that citizen's account."""
+    response = await peers.request(
+        "POST", "/api/v1/identity/citizens/search", token=token, json={"id_number": id_number}
+    )
+    if response.status_code == 404:
+        return None
+    body = _json(response) if response.status_code == 200 else None
+    if response.status_code in (401, 403):
+        raise Forbidden(
+            "Hệ thống định danh không cho cán bộ này tra cứu công dân.", code="dossier.citizen_lookup_refused"
+        )
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        raise ServiceUnavailable(
+            "Không tra cứu được tài khoản của người nộp ở hệ thống định danh; xin thử lại sau.",
+            code="dossier.applicant_unavailable",
+        )
+    return str(body["id"])
 
 
 async def check_files(peers: PeerClient, token: str, file_ids: Sequence[uuid.UUID]) -> None:

@@ -8,13 +8,14 @@ lock. The transaction then re-reads the dossier; the version column turns a chan
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,8 @@ from egov_shared.problems import Conflict, Forbidden, NotFound, Unprocessable
 from egov_shared.uow import UnitOfWork
 
 # The receipt slip's lookup secret: 10 characters without look-alikes (0/O, 1/I), about 50 bits.
+T = TypeVar("T")
+
 SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 SECRET_LENGTH = 10
 OFFICIAL_ROLES = (rules.RECEIVER, rules.PROCESSOR, rules.APPROVER)
@@ -103,11 +106,22 @@ async def submit(
     filed = _FiledProcedure.of(procedure)
     # Ask the peers with no transaction open (the rollback expires what was loaded: ``filed`` keeps it).
     await uow.rollback()
-    await peer_calls.check_files(peers, caller.token, file_ids)
     if principal.kind == "citizen":
-        applicant = await peer_calls.applicant_details(peers, caller.token)
+        applicant = await _both(
+            peer_calls.check_files(peers, caller.token, file_ids),
+            peer_calls.applicant_details(peers, caller.token),
+        )
     else:
         assert body.applicant is not None  # checked by _channel_and_applicant
+        applicant_id = await _both(
+            peer_calls.check_files(peers, caller.token, file_ids),
+            peer_calls.citizen_account(peers, caller.token, body.applicant.id_number),
+        )
+        if body.applicant.citizen_id is not None and body.applicant.citizen_id != applicant_id:
+            raise _invalid(
+                "applicant.citizen_id",
+                "Tài khoản này không phải của người có số định danh đã nhập; để trống để hệ thống tự tìm.",
+            )
         applicant = body.applicant.model_dump(exclude_none=True, exclude={"citizen_id"})
     if body.business is not None:
         applicant["business"] = body.business.model_dump(exclude_none=True)
@@ -169,6 +183,17 @@ async def submit(
         _apply(uow, dossier, decision, principal, rules.RECEIVER, now, calendar, note=None, file_ids=[])
     await uow.commit()
     return dossier, secret
+
+
+async def _both(files_checked: Awaitable[None], answer: Awaitable[T]) -> T:
+    """Ask two peers at once (the submission waits for the slower, not for both in turn); the files' refusal
+    wins when both fail, as if they had been asked in turn."""
+    checked, answered = await asyncio.gather(files_checked, answer, return_exceptions=True)
+    if isinstance(checked, BaseException):
+        raise checked
+    if isinstance(answered, BaseException):
+        raise answered
+    return answered
 
 
 @dataclass(frozen=True)
@@ -242,7 +267,8 @@ async def _channel_and_applicant(
             check_id_number(body.applicant.id_number)
         except InvalidIdentifier as exc:
             raise _invalid("applicant.id_number", str(exc)) from exc
-        return body.channel or 1, body.applicant.citizen_id
+        # The applicant's account, if they have one, is looked up by their ID number after this (a peer call).
+        return body.channel or 1, None
     raise Forbidden("Chỉ công dân hoặc cán bộ một cửa nộp được hồ sơ.", code="dossier.submission_not_allowed")
 
 
