@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from egov_shared.contracts import EVENT_TYPES, parse_event_data
+from egov_shared.contracts.dossier import DossierCalendarCorrected
 from egov_shared.contracts.identity import AgencyUpserted
 from egov_shared.http.etag import check_version, parse_if_match
 from egov_shared.http.pagination import decode_cursor, encode_cursor
@@ -105,6 +106,16 @@ def test_contracts_are_registered_and_validated() -> None:
     assert isinstance(data, AgencyUpserted)
     with pytest.raises(ValidationError):
         parse_event_data("identity.agency_upserted", {"code": "H27", "name": "x", "kind": "province"})
+    removed = parse_event_data(
+        "dossier.calendar_corrected",
+        {"day": "2027-01-05", "working": None, "corrected_at": "2027-01-03T02:00:00Z"},
+    )
+    assert isinstance(removed, DossierCalendarCorrected)
+    assert (removed.working, removed.note) == (None, None)
+    with pytest.raises(ValidationError):
+        parse_event_data(
+            "dossier.calendar_corrected", {"day": "2027-01-05", "corrected_at": "2027-01-03T02:00:00Z"}
+        )
 
 
 @pytest.mark.parametrize(

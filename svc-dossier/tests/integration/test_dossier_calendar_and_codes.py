@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+from typing import Any
 
 from dossier_harness import DossierService
+from sqlalchemy import select
 
 from egov_dossier.dossiers.codes import next_dossier_code
+from egov_shared import tables
 
 AGENCY = "000.10.00.H27"
+
+
+async def calendar_events(dossiers: DossierService) -> list[dict[str, Any]]:
+    """The ``data`` of every ``dossier.calendar_corrected`` written to the outbox, in order."""
+    async with dossiers.runtime.sessionmaker() as session:
+        rows = await session.scalars(
+            select(tables.outbox.c.envelope)
+            .where(tables.outbox.c.event_type == "dossier.calendar_corrected")
+            .order_by(tables.outbox.c.id)
+        )
+        return [json.loads(envelope)["data"] for envelope in rows]
 
 
 async def test_administrators_correct_the_working_calendar(dossiers: DossierService) -> None:
@@ -33,6 +48,13 @@ async def test_administrators_correct_the_working_calendar(dossiers: DossierServ
     week = (await dossiers.client.get(url, params={"from": "2027-01-04", "to": "2027-01-10"})).json()
     assert [d["working"] for d in week] == [True, False, True, True, True, True, False]
     assert [d["corrected"] for d in week] == [False, True, False, False, False, True, False]
+    # svc-feedback counts its deadlines on the same calendar: every change is published with it.
+    events = await calendar_events(dossiers)
+    assert [(e["day"], e["working"], e["note"]) for e in events] == [
+        ("2027-01-09", True, "Làm bù theo thông báo số 01/TB-UBND"),
+        ("2027-01-05", False, "Nghỉ bù theo thông báo số 02/TB-UBND"),
+    ]
+    assert events[0]["corrected_at"] <= events[1]["corrected_at"]
 
     tet = (await dossiers.client.get(url, params={"from": "2026-02-16", "to": "2026-02-20"})).json()
     assert not any(d["working"] for d in tet)  # Tết 2026 from the holiday library
@@ -48,6 +70,9 @@ async def test_administrators_correct_the_working_calendar(dossiers: DossierServ
     assert (
         await dossiers.client.delete(f"{url}/2027-01-05", headers=dossiers.auth(admin))
     ).status_code == 404
+    events = await calendar_events(dossiers)
+    assert len(events) == 3, "a refused change publishes nothing"
+    assert (events[2]["day"], events[2]["working"], events[2]["note"]) == ("2027-01-05", None, None)
     too_long = await dossiers.client.get(url, params={"from": "2027-01-01", "to": "2029-01-01"})
     assert too_long.status_code == 422
 

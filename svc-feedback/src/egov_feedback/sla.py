@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from egov_feedback import ratelimit
 from egov_feedback.agencies import parent_of
+from egov_feedback.calendar_corrections import load_calendar
 from egov_feedback.reports.models import Report, ReportHistory
 from egov_feedback.reports.rules import (
     REOPEN_WINDOW,
@@ -62,6 +63,7 @@ async def run_sla(runtime: ServiceRuntime, now: dt.datetime) -> SlaRun:
         if dialect_name(session) == "postgresql":
             query = query.with_for_update(skip_locked=True)
         system = Actor.system()
+        calendar = await load_calendar(session)
         for report in list(await session.scalars(query)):
             overdue_since = report.stage_due_at or now
             parent = await parent_of(session, report.agency_code)
@@ -78,6 +80,7 @@ async def run_sla(runtime: ServiceRuntime, now: dt.datetime) -> SlaRun:
                 Deadlines(report.due_at, report.stage_due_at, report.paused_at),
                 now=now,
                 sla_days=category_of(report.category_code).sla_days,
+                calendar=calendar,
             )
             from_agency = report.agency_code
             report.agency_code = parent

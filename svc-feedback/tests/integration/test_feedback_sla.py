@@ -6,6 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from feedback_harness import PROVINCE, TIEN_DU, FeedbackService, at
+from sqlalchemy import select
+
+from egov_feedback.calendar_corrections import CalendarCorrection
+from egov_shared import tables
+from egov_shared.contracts.dossier import DossierCalendarCorrected
+from egov_shared.testing.waiting import eventually
 
 
 async def test_an_unaccepted_report_escalates_after_two_working_days_across_tet(
@@ -106,3 +112,57 @@ async def test_answered_reports_close_when_the_reopen_window_has_passed(feedback
     assert (await feedback.run_sla()).closed == [report["code"]]
     closed = (await feedback.client.get(f"/api/v1/feedback/reports/{report['id']}", headers=handler)).json()
     assert (closed["status"], closed["rating"]) == ("closed", None)
+
+
+async def test_deadlines_follow_the_calendar_corrections_published_by_svc_dossier(
+    feedback: FeedbackService,
+) -> None:
+    tuesday = dt.date(2027, 1, 5)
+
+    async def correction() -> bool | None:
+        async with feedback.runtime.sessionmaker() as session:
+            row = await session.get(CalendarCorrection, tuesday)
+            return row.working if row is not None else None
+
+    async def deadlines() -> tuple[str, str]:
+        report = await feedback.submitted(feedback.citizen())  # GT01: 10 working days
+        return report["stage_due_at"], report["due_at"]
+
+    feedback.clock.set(at(2027, 1, 4))  # Monday
+    before = await deadlines()
+    # Accept or refuse within 5 and 6 January; answer by the end of Monday 18 January.
+    assert before == ("2027-01-06T17:00:00Z", "2027-01-18T17:00:00Z")
+
+    made_off = DossierCalendarCorrected(
+        day=tuesday, working=False, note="Nghỉ bù theo thông báo", corrected_at=at(2027, 1, 3)
+    )
+    await feedback.deliver(made_off, source="svc-dossier")
+
+    async def day_off() -> bool:
+        return await correction() is False
+
+    await eventually(day_off, what="the correction replicated from dossier.calendar_corrected")
+    assert await deadlines() == ("2027-01-07T17:00:00Z", "2027-01-19T17:00:00Z")  # one working day later
+
+    removed = DossierCalendarCorrected(day=tuesday, working=None, corrected_at=at(2027, 1, 3, 10))
+    await feedback.deliver(removed, source="svc-dossier")
+
+    async def day_restored() -> bool:
+        return await correction() is None
+
+    await eventually(day_restored, what="the removal replicated")
+    assert await deadlines() == before
+
+    # The older correction arriving late (a retry, another replica) does not bring the day off back.
+    late = await feedback.deliver(made_off, source="svc-dossier")
+
+    async def applied() -> bool:
+        async with feedback.runtime.sessionmaker() as session:
+            seen = await session.scalar(
+                select(tables.inbox.c.event_id).where(tables.inbox.c.event_id == late.id)
+            )
+            return seen is not None
+
+    await eventually(applied, what="the late event consumed")
+    assert await correction() is None
+    assert await deadlines() == before

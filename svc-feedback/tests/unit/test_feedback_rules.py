@@ -21,12 +21,14 @@ from egov_feedback.reports.rules import (
     decide,
     initial_deadlines,
 )
+from egov_shared.calendar import WorkingCalendar
 from egov_shared.problems import Conflict, Forbidden, Unprocessable
 
 ICT = dt.timezone(dt.timedelta(hours=7))
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
 STAFF = Actor.official(HANDLER)
 REPORTER = Actor.citizen()
+CALENDAR = WorkingCalendar()  # the holiday library, no administrators' corrections
 
 
 def local(y: int, m: int, d: int, h: int = 9) -> dt.datetime:
@@ -37,29 +39,46 @@ def local(y: int, m: int, d: int, h: int = 9) -> dt.datetime:
 
 
 def test_working_days_skip_weekends_tet_and_count_make_up_saturdays() -> None:
+    add, between = working_days.add_working_days, working_days.working_days_between
     # Tết 2026: Mon 16 to Fri 20 February are public holidays.
-    assert working_days.add_working_days(dt.date(2026, 2, 12), 1) == dt.date(2026, 2, 13)
-    assert working_days.add_working_days(dt.date(2026, 2, 12), 2) == dt.date(2026, 2, 23)
-    assert working_days.add_working_days(dt.date(2026, 2, 13), 0) == dt.date(2026, 2, 13)
+    assert add(dt.date(2026, 2, 12), 1, calendar=CALENDAR) == dt.date(2026, 2, 13)
+    assert add(dt.date(2026, 2, 12), 2, calendar=CALENDAR) == dt.date(2026, 2, 23)
+    assert add(dt.date(2026, 2, 13), 0, calendar=CALENDAR) == dt.date(2026, 2, 13)
     # 2 September (National Day) with 31 August swapped for Saturday 22 August.
-    assert working_days.is_working_day(dt.date(2026, 8, 22))
-    assert not working_days.is_working_day(dt.date(2026, 8, 31))
-    assert working_days.add_working_days(dt.date(2026, 8, 21), 1) == dt.date(2026, 8, 22)
-    assert working_days.add_working_days(dt.date(2026, 8, 28), 1) == dt.date(2026, 9, 3)
-    assert working_days.working_days_between(dt.date(2026, 2, 12), dt.date(2026, 2, 25)) == 4
-    assert working_days.working_days_between(dt.date(2026, 2, 25), dt.date(2026, 2, 12)) == 0
+    assert CALENDAR.is_working_day(dt.date(2026, 8, 22))
+    assert not CALENDAR.is_working_day(dt.date(2026, 8, 31))
+    assert add(dt.date(2026, 8, 21), 1, calendar=CALENDAR) == dt.date(2026, 8, 22)
+    assert add(dt.date(2026, 8, 28), 1, calendar=CALENDAR) == dt.date(2026, 9, 3)
+    assert between(dt.date(2026, 2, 12), dt.date(2026, 2, 25), calendar=CALENDAR) == 4
+    assert between(dt.date(2026, 2, 25), dt.date(2026, 2, 12), calendar=CALENDAR) == 0
     with pytest.raises(ValueError, match="negative"):
-        working_days.add_working_days(dt.date(2026, 1, 1), -1)
+        add(dt.date(2026, 1, 1), -1, calendar=CALENDAR)
+
+
+def test_working_days_follow_the_administrators_corrections() -> None:
+    # Tuesday 5 January 2027 an extra day off, Saturday 9 January a make-up working day.
+    corrected = WorkingCalendar({dt.date(2027, 1, 5): False, dt.date(2027, 1, 9): True})
+    add, between = working_days.add_working_days, working_days.working_days_between
+    assert add(dt.date(2027, 1, 4), 1, calendar=CALENDAR) == dt.date(2027, 1, 5)
+    assert add(dt.date(2027, 1, 4), 1, calendar=corrected) == dt.date(2027, 1, 6)
+    assert add(dt.date(2027, 1, 8), 1, calendar=corrected) == dt.date(2027, 1, 9)
+    assert between(dt.date(2027, 1, 4), dt.date(2027, 1, 11), calendar=CALENDAR) == 5
+    assert between(dt.date(2027, 1, 4), dt.date(2027, 1, 11), calendar=corrected) == 5  # one off, one on
+    assert working_days.deadline_after(local(2027, 1, 4), 2, calendar=corrected) == dt.datetime(
+        2027, 1, 8, tzinfo=ICT
+    )
 
 
 def test_a_deadline_ends_at_midnight_in_vietnam_after_the_last_working_day() -> None:
-    due = working_days.deadline_after(local(2026, 2, 12), 2)
+    due = working_days.deadline_after(local(2026, 2, 12), 2, calendar=CALENDAR)
     assert due == dt.datetime(2026, 2, 24, 0, 0, tzinfo=ICT)
     assert due.tzinfo == dt.UTC
     # Late on Thursday evening in Vietnam is already Thursday there, whatever the UTC date says.
-    assert working_days.deadline_after(local(2026, 2, 12, 23), 1) == dt.datetime(2026, 2, 14, tzinfo=ICT)
-    assert working_days.extend_deadline(due, 3) == dt.datetime(2026, 2, 27, tzinfo=ICT)
-    assert working_days.extend_deadline(due, 0) == due
+    assert working_days.deadline_after(local(2026, 2, 12, 23), 1, calendar=CALENDAR) == dt.datetime(
+        2026, 2, 14, tzinfo=ICT
+    )
+    assert working_days.extend_deadline(due, 3, calendar=CALENDAR) == dt.datetime(2026, 2, 27, tzinfo=ICT)
+    assert working_days.extend_deadline(due, 0, calendar=CALENDAR) == due
     with pytest.raises(ValueError, match="aware"):
         working_days.local_date(dt.datetime(2026, 1, 1))
 
@@ -162,24 +181,26 @@ def test_supplementation_returns_where_it_came_from_and_escalation_to_the_queue(
 
 def test_deadlines_follow_the_steps_across_tet() -> None:
     received = local(2026, 2, 12)
-    start = initial_deadlines(received, 15)
+    start = initial_deadlines(received, 15, calendar=CALENDAR)
     assert start.stage_due_at == dt.datetime(2026, 2, 24, tzinfo=ICT)  # accept or refuse within 2 days
     assert start.due_at == dt.datetime(2026, 3, 13, tzinfo=ICT)  # 15 working days: the 12th is the last
-    accepted = deadlines("accept", start, now=received, sla_days=15)
+    accepted = deadlines("accept", start, now=received, sla_days=15, calendar=CALENDAR)
     assert accepted.stage_due_at == accepted.due_at
-    paused = deadlines("pause", accepted, now=local(2026, 2, 13), sla_days=15)
+    paused = deadlines("pause", accepted, now=local(2026, 2, 13), sla_days=15, calendar=CALENDAR)
     assert paused.stage_due_at is None
     # Asked on Friday 13, answered Wednesday 25: 3 working days waited (23, 24, 25).
-    resumed = deadlines("resume", paused, now=local(2026, 2, 25), sla_days=15)
+    resumed = deadlines("resume", paused, now=local(2026, 2, 25), sla_days=15, calendar=CALENDAR)
     assert resumed.due_at == dt.datetime(2026, 3, 18, tzinfo=ICT)
     assert resumed.paused_at is None
-    moved = deadlines("transfer", resumed, now=local(2026, 3, 2), sla_days=15)
+    moved = deadlines("transfer", resumed, now=local(2026, 3, 2), sla_days=15, calendar=CALENDAR)
     assert moved.due_at == dt.datetime(2026, 3, 24, tzinfo=ICT)
     assert moved.stage_due_at == dt.datetime(2026, 3, 5, tzinfo=ICT)
-    escalated = deadlines("escalate", moved, now=local(2026, 3, 6), sla_days=15)
+    escalated = deadlines("escalate", moved, now=local(2026, 3, 6), sla_days=15, calendar=CALENDAR)
     assert (escalated.due_at, escalated.stage_due_at) == (moved.due_at, dt.datetime(2026, 3, 11, tzinfo=ICT))
-    assert deadlines(None, moved, now=NOW, sla_days=15) == moved
-    assert deadlines("stop", moved, now=NOW, sla_days=15) == Deadlines(moved.due_at, None, None)
+    assert deadlines(None, moved, now=NOW, sla_days=15, calendar=CALENDAR) == moved
+    assert deadlines("stop", moved, now=NOW, sla_days=15, calendar=CALENDAR) == Deadlines(
+        moved.due_at, None, None
+    )
 
 
 def test_the_duplicate_radius_in_metres() -> None:

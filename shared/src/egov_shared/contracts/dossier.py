@@ -68,3 +68,19 @@ class DossierCompleted(EventData):
     result_document_type: str = "QD"
     result_symbol: str | None = None
     result_excerpt: str | None = None
+
+
+class DossierCalendarCorrected(EventData):
+    """An administrator corrected the working calendar (an extra day off, a make-up working day) or removed a
+    correction. Services that count working days keep their own copy of the corrections."""
+
+    event_type: ClassVar[str] = "dossier.calendar_corrected"
+
+    day: dt.date
+    # True: a make-up working day; False: an extra day off; None: the correction was removed, the holiday
+    # library decides again.
+    working: bool | None
+    note: str | None = None
+    # When svc-dossier made the change: a consumer applies a correction only if it is newer than its copy
+    # (events may arrive out of order).
+    corrected_at: dt.datetime

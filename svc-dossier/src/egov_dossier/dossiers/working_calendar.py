@@ -1,4 +1,8 @@
-"""The working calendar as the service uses it: the holiday library plus the administrators' table."""
+"""The working calendar as the service uses it: the holiday library plus the administrators' table.
+
+Every change publishes ``dossier.calendar_corrected`` in its unit of work: svc-feedback counts its deadlines on
+the same calendar and keeps a copy of the corrections.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_dossier.dossiers.models import CalendarDay
 from egov_shared.calendar import WorkingCalendar
+from egov_shared.contracts.dossier import DossierCalendarCorrected
+from egov_shared.db import utcnow
 from egov_shared.uow import UnitOfWork
 
 
@@ -24,6 +30,10 @@ async def set_day(uow: UnitOfWork, day: dt.date, *, working: bool, note: str, by
         uow.session.add(row)
     else:
         row.working, row.note, row.updated_by = working, note, by
+    uow.publish(
+        DossierCalendarCorrected(day=day, working=working, note=note, corrected_at=utcnow()),
+        subject=day.isoformat(),
+    )
     await uow.commit()
     return row
 
@@ -33,5 +43,9 @@ async def clear_day(uow: UnitOfWork, day: dt.date) -> bool:
     if row is None:
         return False
     await uow.session.delete(row)
+    uow.publish(
+        DossierCalendarCorrected(day=day, working=None, note=None, corrected_at=utcnow()),
+        subject=day.isoformat(),
+    )
     await uow.commit()
     return True

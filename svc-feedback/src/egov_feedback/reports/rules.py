@@ -1,4 +1,5 @@
-"""The report state machine as a table, and the deadlines each step sets. Pure: no I/O; the clock is passed in.
+"""The report state machine as a table, and the deadlines each step sets. Pure: no I/O; the clock and the working
+calendar are passed in.
 
 :func:`decide` takes the report's status, the action and a :class:`Context` (who acts, what they are to the
 report, now), and returns a :class:`Decision` (target status, what happens to the deadlines, which events) or
@@ -35,6 +36,7 @@ from typing import ClassVar, Literal
 
 from egov_feedback.working_days import deadline_after, extend_deadline, local_date, working_days_between
 from egov_shared import workflow
+from egov_shared.calendar import WorkingCalendar
 from egov_shared.contracts.feedback import (
     FeedbackEscalated,
     FeedbackResolved,
@@ -303,11 +305,11 @@ class Deadlines:
     paused_at: dt.datetime | None
 
 
-def initial_deadlines(received_at: dt.datetime, sla_days: int) -> Deadlines:
+def initial_deadlines(received_at: dt.datetime, sla_days: int, *, calendar: WorkingCalendar) -> Deadlines:
     """At receipt: answer within the category's days; accept or refuse within 2."""
     return Deadlines(
-        due_at=deadline_after(received_at, sla_days),
-        stage_due_at=deadline_after(received_at, REFUSE_WITHIN_DAYS),
+        due_at=deadline_after(received_at, sla_days, calendar=calendar),
+        stage_due_at=deadline_after(received_at, REFUSE_WITHIN_DAYS, calendar=calendar),
         paused_at=None,
     )
 
@@ -318,27 +320,32 @@ def deadlines(
     *,
     now: dt.datetime,
     sla_days: int,
+    calendar: WorkingCalendar,
 ) -> Deadlines:
-    """The deadlines after a step whose :attr:`Decision.clock` is ``clock``."""
+    """The deadlines after a step whose :attr:`Decision.clock` is ``clock``, on ``calendar``'s working days."""
     if clock is None:
         return current
     if clock == "accept":
         return Deadlines(current.due_at, current.due_at, None)
     if clock == "transfer":
         # A new receipt for the new agency: "answer within 15 days of transfer", accept or refuse within 2.
-        return Deadlines(deadline_after(now, sla_days), deadline_after(now, REFUSE_WITHIN_DAYS), None)
+        return Deadlines(
+            deadline_after(now, sla_days, calendar=calendar),
+            deadline_after(now, REFUSE_WITHIN_DAYS, calendar=calendar),
+            None,
+        )
     if clock == "reopen":
         # The agency owes a new answer, in the category's time again.
-        due = deadline_after(now, sla_days)
+        due = deadline_after(now, sla_days, calendar=calendar)
         return Deadlines(due, due, None)
     if clock == "pause":
         return Deadlines(current.due_at, None, now)
     if clock == "resume":
         paused = current.paused_at or now
-        waited = working_days_between(local_date(paused), local_date(now))
-        due = extend_deadline(current.due_at, waited)
+        waited = working_days_between(local_date(paused), local_date(now), calendar=calendar)
+        due = extend_deadline(current.due_at, waited, calendar=calendar)
         return Deadlines(due, due, None)
     if clock == "stop":
         return Deadlines(current.due_at, None, None)
     # escalate: the supervising agency gets a short grace before the next level.
-    return Deadlines(current.due_at, deadline_after(now, ESCALATION_GRACE_DAYS), None)
+    return Deadlines(current.due_at, deadline_after(now, ESCALATION_GRACE_DAYS, calendar=calendar), None)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from egov_feedback import ratelimit
 from egov_feedback.agencies import agency_names
+from egov_feedback.calendar_corrections import load_calendar
 from egov_feedback.geo import DUPLICATE_RADIUS_M
 from egov_feedback.open311.formats import Open311Error, validate_attributes
 from egov_feedback.reference.areas import AreaIndex
@@ -185,7 +186,7 @@ async def submit(
         )
     year = local_date(now).year
     number = await next_in_series(session, f"feedback.report.{year}")
-    times = initial_deadlines(now, category.sla_days)
+    times = initial_deadlines(now, category.sla_days, calendar=await load_calendar(session))
     title, description = nfc(submission.title.strip()), nfc(submission.description.strip())
     report = Report(
         id=uuid.uuid4(),
@@ -444,6 +445,7 @@ async def act(
         Deadlines(report.due_at, report.stage_due_at, report.paused_at),
         now=now,
         sla_days=category.sla_days,
+        calendar=await load_calendar(session),
     )
     report.due_at, report.stage_due_at, report.paused_at = times.due_at, times.stage_due_at, times.paused_at
     report.status = decision.target.value
