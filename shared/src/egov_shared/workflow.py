@@ -8,10 +8,26 @@ from the token and the case whether an official acts for the case's agency, or w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Generic, Literal, Self, TypeVar
 
 ActorKind = Literal["citizen", "official", "system"]
 SYSTEM = "system"  # the service itself, reacting to an event or a timer
+
+ActionT = TypeVar("ActionT")
+StatusT = TypeVar("StatusT")
+TargetT = TypeVar("TargetT")
+
+
+@dataclass(frozen=True)
+class Transition(Generic[ActionT, StatusT, TargetT]):
+    """One row of a rules table: ``action`` taken from any of ``sources`` by one of ``who`` leads to ``target``
+    (a status, or what a service's rules work out from the case, such as "back where it was")."""
+
+    action: ActionT
+    sources: frozenset[StatusT]
+    target: TargetT
+    who: frozenset[str]
+    reason_required: bool = False
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,7 @@ class Target(enum.Enum):
     SAME = "same"  # no move: only recorded
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[Status]
-    target: Status | Target
-    who: frozenset[str]
-    reason_required: bool = False
+Transition = workflow.Transition[Action, Status, Status | Target]
 
 
 def _t(

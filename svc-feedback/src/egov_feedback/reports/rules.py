@@ -119,13 +119,7 @@ class Target(enum.Enum):
     ESCALATED = "escalated"  # the supervising agency's queue
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[Status]
-    target: Status | Target
-    who: frozenset[str]
-    reason_required: bool = False
+Transition = workflow.Transition[Action, Status, Status | Target]
 
 
 def _t(
