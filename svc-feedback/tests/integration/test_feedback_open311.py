@@ -17,30 +17,10 @@ from feedback_harness import (
     at,
     feedback_service,
 )
+from open311_spec import REQUEST_FIELDS, SERVICE_FIELDS, UPDATE_FIELDS
 
 from egov_shared.testing.backends import BusConfig
 
-SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
-REQUEST_FIELDS = [
-    "service_request_id",
-    "status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-]
-UPDATE_FIELDS = ["update_id", "service_request_id", "status", "updated_datetime", "description", "media_url"]
 V2 = "/open311/v2"
 
 

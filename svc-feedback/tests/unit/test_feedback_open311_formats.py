@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+from open311_spec import ATTRIBUTE_FIELDS, REQUEST_FIELDS, SERVICE_FIELDS, UPDATE_FIELDS
 
 from egov_feedback.open311 import formats
 from egov_feedback.open311.formats import (
@@ -19,39 +20,6 @@ from egov_feedback.open311.formats import (
     ServiceRequest,
 )
 from egov_feedback.reference.categories import CATEGORIES, Category, get_category
-
-# Field names and their order, as the spec lists them.
-SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
-ATTRIBUTE_FIELDS = [
-    "variable",
-    "code",
-    "datatype",
-    "required",
-    "datatype_description",
-    "order",
-    "description",
-    "values",
-]
-REQUEST_FIELDS = [
-    "service_request_id",
-    "status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-]
-UPDATE_FIELDS = ["update_id", "service_request_id", "status", "updated_datetime", "description", "media_url"]
 
 ICT = dt.timezone(dt.timedelta(hours=7))
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
