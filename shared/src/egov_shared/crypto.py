@@ -22,30 +22,43 @@ _NONCE_BYTES = 12
 _VERSION = b"\x01"
 
 
+def derive_key(secret: bytes, info: bytes, *, salt: bytes | None = None) -> bytes:
+    """A 32-byte key for one purpose (``info``), derived from ``secret`` with HKDF-SHA-256."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(secret)
+
+
 def _derive(master: str, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"egov-kek-v1", info=purpose.encode()).derive(
-        master.encode()
-    )
+    return derive_key(master.encode(), purpose.encode(), salt=b"egov-kek-v1")
+
+
+def seal(key: bytes, plaintext: bytes, associated_data: bytes) -> str:
+    """AES-256-GCM under ``key`` with a fresh nonce, as URL-safe base64 text of version, nonce and ciphertext."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, associated_data)
+    return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode()
+
+
+def unseal(key: bytes, token: str, associated_data: bytes) -> bytes:
+    """The plaintext of :func:`seal`: ``ValueError`` if malformed, ``InvalidTag`` if tampered with."""
+    raw = base64.urlsafe_b64decode(token.encode())
+    if raw[:1] != _VERSION:
+        raise ValueError("unknown secret box version")
+    nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
+    return AESGCM(key).decrypt(nonce, sealed, associated_data)
 
 
 class SecretBox:
     """Encrypts small secrets under a key derived from the key-encryption key for one ``purpose``."""
 
     def __init__(self, key_encryption_key: str, purpose: str) -> None:
-        self._aead = AESGCM(_derive(key_encryption_key, f"encrypt:{purpose}"))
+        self._key = _derive(key_encryption_key, f"encrypt:{purpose}")
         self._purpose = purpose.encode()
 
     def encrypt(self, plaintext: bytes) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext, self._purpose)
-        return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode()
+        return seal(self._key, plaintext, self._purpose)
 
     def decrypt(self, token: str) -> bytes:
-        raw = base64.urlsafe_b64decode(token.encode())
-        if raw[:1] != _VERSION:
-            raise ValueError("unknown secret box version")
-        nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-        return self._aead.decrypt(nonce, sealed, self._purpose)
+        return unseal(self._key, token, self._purpose)
 
     def encrypt_text(self, plaintext: str) -> str:
         return self.encrypt(plaintext.encode())

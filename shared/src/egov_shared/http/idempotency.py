@@ -3,24 +3,33 @@
 Same key and body: the stored response is replayed. Same key, other body: 422. Same key while the first
 request is still running: 409. Keys are scoped to the caller. The stored response is written in the same
 transaction as the state change it describes, so a retry never applies the change twice.
+
+A stored response may hold personal data and one-time secrets, so nothing readable is kept at rest: the row is
+found by a digest of scope and key, the response is encrypted (AES-256-GCM) under a key derived from the raw
+Idempotency-Key, which only the caller holds, and the request is fingerprinted with an HMAC under another such
+key. Rows written before this scheme (raw key, clear text) never match again and expire with the retention.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+from cryptography.exceptions import InvalidTag
 from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from egov_shared import tables
+from egov_shared.crypto import derive_key, seal, unseal
 from egov_shared.db import utcnow
 from egov_shared.problems import Conflict, Unprocessable
 from egov_shared.runtime import ServiceRuntime
@@ -29,6 +38,41 @@ from egov_shared.uow import UnitOfWork
 IN_FLIGHT_LEASE = dt.timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
+_RESPONSE_INFO = b"egov idempotent response"
+_REQUEST_INFO = b"egov idempotent request"
+
+
+def _material(scope: str, key: str) -> bytes:
+    return json.dumps([scope, key]).encode()
+
+
+def stored_key(scope: str, key: str) -> str:
+    """What the ``key`` column holds for a caller's key: a SHA-256 digest, never the key itself."""
+    return hashlib.sha256(_material(scope, key)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    """What a caller's raw key yields: the row's look-up digest and two keys a database reader cannot derive."""
+
+    digest: str
+    response_key: bytes
+    request_key: bytes
+
+    @classmethod
+    def of(cls, scope: str, key: str) -> _Secrets:
+        material = _material(scope, key)
+        return cls(
+            digest=stored_key(scope, key),
+            response_key=derive_key(material, _RESPONSE_INFO),
+            request_key=derive_key(material, _REQUEST_INFO),
+        )
+
+    def seal(self, field: str, plaintext: bytes) -> str:
+        return seal(self.response_key, plaintext, f"{self.digest}:{field}".encode())
+
+    def unseal(self, field: str, token: str | None) -> bytes:
+        return unseal(self.response_key, token or "", f"{self.digest}:{field}".encode())
 
 
 def caller_scope(request: Request) -> str:
@@ -45,8 +89,8 @@ class IdempotentRequest:
         self, runtime: ServiceRuntime, *, key: str | None, scope: str, method: str, path: str
     ) -> None:
         self.runtime = runtime
-        self.key = key
         self.scope = scope
+        self._secrets = _Secrets.of(scope, key) if key is not None else None
         self.method = method
         self.path = path
 
@@ -61,11 +105,12 @@ class IdempotentRequest:
         headers: Callable[[Any], Mapping[str, str]] | None = None,
     ) -> Response:
         """Run ``action`` (a use case that commits ``uow``) at most once per key, and answer its response."""
-        if self.key is None:
+        secrets = self._secrets
+        if secrets is None:
             result = await action()
             return self._response(result, response_model, status_code, headers)
-        request_hash = self._hash(body)
-        replay = await self._claim(request_hash)
+        request_hash = self._hash(secrets, body)
+        replay = await self._claim(secrets, request_hash)
         if replay is not None:
             return replay
         try:
@@ -74,28 +119,29 @@ class IdempotentRequest:
                 response = self._response(result, response_model, status_code, headers)
                 committed = uow.commit_requested
                 if committed:
+                    stored_headers = {
+                        k: v for k, v in response.headers.items() if k.lower() != "content-length"
+                    }
                     await uow.session.execute(
                         update(tables.idempotency_keys)
                         .where(
                             tables.idempotency_keys.c.scope == self.scope,
-                            tables.idempotency_keys.c.key == self.key,
+                            tables.idempotency_keys.c.key == secrets.digest,
                         )
                         .values(
                             state="done",
                             response_status=response.status_code,
-                            response_body=bytes(response.body).decode(),
-                            response_headers=json.dumps(
-                                {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-                            ),
+                            response_body=secrets.seal("body", bytes(response.body)),
+                            response_headers=secrets.seal("headers", json.dumps(stored_headers).encode()),
                         )
                     )
         except BaseException:
             await uow.rollback()
-            await self._release()
+            await self._release(secrets)
             raise
         if not committed:
             # Nothing was stored, so there is nothing to protect: a retry may run again.
-            await self._release()
+            await self._release(secrets)
         return response
 
     @staticmethod
@@ -112,15 +158,16 @@ class IdempotentRequest:
             headers=dict(headers(result)) if headers else None,
         )
 
-    def _hash(self, body: BaseModel | Mapping[str, Any] | None) -> str:
+    def _hash(self, secrets: _Secrets, body: BaseModel | Mapping[str, Any] | None) -> str:
+        """Keyed, so the stored fingerprint of a body holding an ID number cannot be checked against guesses."""
         if isinstance(body, BaseModel):
             canonical: Any = body.model_dump(mode="json")
         else:
             canonical = jsonable_encoder(body) if body is not None else None
         raw = json.dumps([self.method, self.path, canonical], sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(raw.encode()).hexdigest()
+        return hmac.new(secrets.request_key, raw.encode(), hashlib.sha256).hexdigest()
 
-    async def _claim(self, request_hash: str) -> Response | None:
+    async def _claim(self, secrets: _Secrets, request_hash: str) -> Response | None:
         keys = tables.idempotency_keys
         now = utcnow()
         async with self.runtime.sessionmaker() as session, session.begin():
@@ -129,7 +176,7 @@ class IdempotentRequest:
                     await session.execute(
                         insert(keys).values(
                             scope=self.scope,
-                            key=self.key,
+                            key=secrets.digest,
                             request_hash=request_hash,
                             state="in_flight",
                             locked_until=now + IN_FLIGHT_LEASE,
@@ -140,21 +187,16 @@ class IdempotentRequest:
             except IntegrityError:
                 pass
             row = (
-                await session.execute(select(keys).where(keys.c.scope == self.scope, keys.c.key == self.key))
+                await session.execute(
+                    select(keys).where(keys.c.scope == self.scope, keys.c.key == secrets.digest)
+                )
             ).one()
             if row.request_hash != request_hash:
                 raise Unprocessable(
                     "Idempotency-Key này đã được dùng cho một yêu cầu khác.", code="idempotency.key_reused"
                 )
             if row.state == "done":
-                stored_headers = json.loads(row.response_headers or "{}")
-                stored_headers[REPLAY_HEADER] = "true"
-                return Response(
-                    row.response_body or "",
-                    status_code=row.response_status or 200,
-                    headers=stored_headers,
-                    media_type=stored_headers.get("content-type", "application/json"),
-                )
+                return self._replay(secrets, row)
             if row.locked_until > now:
                 raise Conflict(
                     "Yêu cầu với Idempotency-Key này đang được xử lý; hãy thử lại sau ít giây.",
@@ -173,12 +215,31 @@ class IdempotentRequest:
                 )
             return None
 
-    async def _release(self) -> None:
+    @staticmethod
+    def _replay(secrets: _Secrets, row: Row[Any]) -> Response:
+        try:
+            body = secrets.unseal("body", row.response_body)
+            stored_headers = json.loads(secrets.unseal("headers", row.response_headers))
+        except (InvalidTag, ValueError):
+            # Altered in the database: refuse clearly rather than replay something unverified.
+            raise Conflict(
+                "Không đọc được phản hồi đã lưu cho Idempotency-Key này; hãy gửi lại với một khóa mới.",
+                code="idempotency.unreadable",
+            ) from None
+        stored_headers[REPLAY_HEADER] = "true"
+        return Response(
+            body,
+            status_code=row.response_status or 200,
+            headers=stored_headers,
+            media_type=stored_headers.get("content-type", "application/json"),
+        )
+
+    async def _release(self, secrets: _Secrets) -> None:
         keys = tables.idempotency_keys
         async with self.runtime.sessionmaker() as session, session.begin():
             await session.execute(
                 delete(keys).where(
-                    keys.c.scope == self.scope, keys.c.key == self.key, keys.c.state == "in_flight"
+                    keys.c.scope == self.scope, keys.c.key == secrets.digest, keys.c.state == "in_flight"
                 )
             )
 
