@@ -10,6 +10,7 @@ from egov_feedback import demo
 from egov_feedback.config import MIGRATIONS_DIR, Settings
 from egov_feedback.consumers import CONSUMERS
 from egov_feedback.context import Feedback
+from egov_feedback.open311.router import PREFIX as OPEN311_PREFIX
 from egov_feedback.open311.router import install_error_handler
 from egov_feedback.open311.router import router as open311_router
 from egov_feedback.partners.router import router as partners_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         jobs=jobs,
         on_start=[seed],
         broker=broker,
+        protocol_paths=(OPEN311_PREFIX,),
     )
     app.state.feedback = feedback
     install_error_handler(app)

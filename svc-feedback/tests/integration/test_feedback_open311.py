@@ -124,6 +124,13 @@ async def test_errors_are_open311_errors_in_the_requested_format(feedback: Feedb
     bad_window = await feedback.client.get(f"{V2}/requests.{fmt}", params={"start_date": "yesterday"})
     assert bad_window.status_code == 400
     assert (await feedback.client.get(f"{V2}/services.csv")).status_code == 404
+    # NUL characters, in the form or the query, are Open311 errors too (the shared text guard skips Open311).
+    nul_form = await post(feedback, fmt, description="Rác\x00 ở ngõ 5")
+    assert nul_form.status_code == 400
+    assert errors(nul_form)[0]["code"] == 400
+    nul_query = await feedback.client.get(f"{V2}/requests.{fmt}", params={"status": "open\x00"})
+    assert nul_query.status_code == 400
+    assert errors(nul_query)[0]["code"] == 400
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

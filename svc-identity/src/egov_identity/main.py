@@ -14,6 +14,7 @@ from egov_identity.config import MIGRATIONS_DIR, Settings
 from egov_identity.deps import Identity
 from egov_identity.keys.service import KeyRing, ensure_keys, rotate
 from egov_identity.oauth.cleanup import forget_expired
+from egov_identity.oauth.router import OAUTH_FORM_PATHS
 from egov_identity.oauth.router import router as oauth_router
 from egov_identity.vault import Vault
 from egov_shared.bus.memory import InMemoryBroker
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         jobs=jobs,
         on_start=[prepare],
         broker=broker,
+        protocol_paths=OAUTH_FORM_PATHS,
     )
     return app

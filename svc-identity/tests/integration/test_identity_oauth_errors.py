@@ -52,6 +52,12 @@ async def test_bad_token_requests_get_the_errors_of_rfc_6749(identity: IdentityS
     )
     assert garbage.status_code in {400, 401}
     assert garbage.json()["error"] in {"invalid_request", "invalid_client"}
+    # A NUL character gets the protocol's own error on both backends (PostgreSQL could not store or look it up).
+    for body in (b"grant_type=client_credentials&client_id=a%00b", b"grant_type=client_credentials\x00"):
+        nul = await identity.client.post(
+            "/oauth2/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        _oauth_error(nul, 400, "invalid_request")
 
     unknown = await identity.token_request(
         {"grant_type": "authorization_code", "client_id": "no-such-app", "code": "x", "code_verifier": "y"}

@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import FastAPI
 
-from egov_payment.config import MIGRATIONS_DIR, SANDBOX_PATH, Settings
+from egov_payment.config import MIGRATIONS_DIR, PROVIDERS_PATH, SANDBOX_PATH, Settings
 from egov_payment.consumers import consumers
 from egov_payment.context import PaymentContext
 from egov_payment.invoices.router import router as invoices_router
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, *, broker: InMemoryBroker | Non
         consumers=consumers(context),
         jobs=jobs,
         broker=broker,
+        # VNPay's IPN answers in VNPay's form ({"RspCode": "97"} for a query that does not verify), NUL or not.
+        protocol_paths=(f"{PROVIDERS_PATH}/vnpay/ipn",),
     )
     if context.simulator is not None:
         # VNPay's stand-in, a public path behind the gateway: the embedded demo pays offline.

@@ -142,6 +142,8 @@ async def test_every_ipn_answer(payments: PaymentService) -> None:
     # 97 for an unsigned or tampered message, whatever else it holds.
     assert (await _ipn(payments, {**unknown, "vnp_Amount": "1500000000"}))["RspCode"] == "97"
     assert (await _ipn(payments, {}))["RspCode"] == "97"
+    # A NUL character too gets VNPay's answer (never problem details): it does not verify.
+    assert (await _ipn(payments, {**unknown, "vnp_OrderInfo": "a\x00b"}))["RspCode"] == "97"
     # 99: signed by VNPay but unreadable (a required field missing).
     partial = {k: v for k, v in wrong.fields.items() if k not in ("vnp_SecureHash", "vnp_ResponseCode")}
     partial["vnp_SecureHash"] = sign(partial, DEMO_HASH_SECRET)

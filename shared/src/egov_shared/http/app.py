@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from egov_shared.bus.memory import InMemoryBroker
 from egov_shared.http.middleware import RequestContextMiddleware
 from egov_shared.http.problems import Problem, install_problem_handlers, problem_response
+from egov_shared.http.text_guard import TextGuardMiddleware
 from egov_shared.inbox import EventHandler
 from egov_shared.jobs import PeriodicJob
 from egov_shared.logging import configure_logging
@@ -37,7 +38,10 @@ def create_service_app(
     on_start: Sequence[StartHook] = (),
     broker: InMemoryBroker | None = None,
     configure_logs: bool = True,
+    protocol_paths: Sequence[str] = (),
 ) -> FastAPI:
+    """``protocol_paths``: path prefixes that answer in a protocol's own error form; the text guard
+    (:mod:`egov_shared.http.text_guard`) skips them and their endpoints refuse NUL themselves."""
     if configure_logs:
         configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     runtime = ServiceRuntime(
@@ -58,6 +62,8 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.settings = settings
     install_problem_handlers(app)
+    # The last added runs first: the request id is set before the text guard can refuse anything.
+    app.add_middleware(TextGuardMiddleware, protocol_paths=protocol_paths)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics, service=settings.service_name)
     app.include_router(_operations_router())
     for router in routers:

@@ -45,6 +45,17 @@ def problem_response(status: int, *, headers: dict[str, str] | None = None, **fi
     )
 
 
+def invalid_data_response(instance: str | None) -> JSONResponse:
+    """Text the service cannot keep, a NUL character above all: refused by the text guard before the service
+    runs, and by the database handler below as a safety net."""
+    return problem_response(
+        422,
+        code="request.invalid_data",
+        detail="Dữ liệu gửi lên có ký tự hoặc giá trị không lưu được (ví dụ ký tự NUL).",
+        instance=instance,
+    )
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"} and len(parts) > 1:
@@ -113,12 +124,7 @@ async def _on_database(request: Request, exc: Exception) -> JSONResponse:
     if not (isinstance(sqlstate, str) and sqlstate.startswith("22")):
         return await _on_unexpected(request, exc)
     log.warning("value refused by the database", extra={"path": request.url.path, "sqlstate": sqlstate})
-    return problem_response(
-        422,
-        code="request.invalid_data",
-        detail="Dữ liệu gửi lên có ký tự hoặc giá trị không lưu được (ví dụ ký tự NUL).",
-        instance=request.url.path,
-    )
+    return invalid_data_response(request.url.path)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

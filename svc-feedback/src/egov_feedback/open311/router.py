@@ -37,6 +37,7 @@ from egov_feedback.reports import service
 from egov_feedback.reports.models import Report, ReportHistory
 from egov_feedback.reports.rules import OPEN, Status
 from egov_shared.http.app import UoWDep
+from egov_shared.http.text_guard import target_has_nul
 from egov_shared.problems import Unprocessable
 
 PREFIX: Final = "/open311/v2"
@@ -87,6 +88,10 @@ _UPDATE_STATUS: Final[dict[str, str]] = {
 }
 
 
+# The shared text guard skips Open311 (its errors have their own form): the routes refuse NUL themselves.
+_NUL_REFUSED = "Yêu cầu có ký tự NUL, không lưu được."
+
+
 def _format(request: Request, fmt: str) -> Format:
     """The format of the extension; remembered for the error handler, which renders errors the same way."""
     if fmt not in formats.FORMATS:
@@ -94,6 +99,8 @@ def _format(request: Request, fmt: str) -> Format:
         raise Open311Error.single(404, f"format: chỉ hỗ trợ .json và .xml, không có .{fmt}.")
     chosen: Format = "json" if fmt == "json" else "xml"
     request.state.open311_format = chosen
+    if target_has_nul(request.scope):
+        raise Open311Error.single(400, _NUL_REFUSED)
     return chosen
 
 
@@ -175,6 +182,10 @@ async def create_request(fmt: str, request: Request, uow: UoWDep, feedback: Feed
         form = await request.form()
     except Exception as exc:  # a body that is not a form at all
         raise Open311Error.single(400, "Gửi yêu cầu dạng application/x-www-form-urlencoded.") from exc
+    if any(
+        "\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in form.multi_items()
+    ):
+        raise Open311Error.single(400, _NUL_REFUSED)
     parsed = formats.parse_request_form(form.multi_items())
     partner = await partner_by_key(uow.session, parsed.api_key)
     if partner is None:

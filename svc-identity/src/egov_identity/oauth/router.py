@@ -110,7 +110,14 @@ async def _form(request: Request) -> dict[str, str]:
         form = await request.form()
     except Exception as exc:
         raise invalid_request("The form could not be read.") from exc
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise invalid_request("The form holds a NUL character.")
+    return fields
+
+
+# Endpoints that answer errors in RFC 6749's form, NUL characters included (the shared text guard skips them).
+OAUTH_FORM_PATHS = ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke")
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
