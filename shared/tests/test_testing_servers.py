@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -142,41 +142,60 @@ async def queued_messages(server: PrivateRabbitMQ) -> int:
 
 
 @pytest.mark.postgres_only
-async def test_private_rabbitmq_keeps_persistent_messages_through_kill_and_clean_stop(
+async def test_private_rabbitmq_keeps_persistent_messages_through_clean_stop_and_kill(
     rabbitmq: PrivateRabbitMQ,
 ) -> None:
     assert rabbitmq.port != 5672
     assert rabbitmq.node.startswith("faults-")
-    connection = await aio_pika.connect(rabbitmq.url, timeout=10)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        queue = await channel.declare_queue(QUEUE, durable=True)
-        persistent = aio_pika.Message(b"persistent", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        transient = aio_pika.Message(b"transient", delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT)
-        # With publisher confirms each publish returns once the broker has taken the message.
-        await channel.default_exchange.publish(persistent, routing_key=queue.name)
-        await channel.default_exchange.publish(transient, routing_key=queue.name)
-    assert await queued_messages(rabbitmq) == 2
+    await publish(rabbitmq, persistent=[b"before the stop"], declare=True)
+    await rabbitmq.stop()
+    assert port_refuses(rabbitmq.port)
+    await rabbitmq.start()
+    assert await queued_messages(rabbitmq) == 1
 
+    # The queue exists from before (a node killed just after a declaration may not have written it yet: the
+    # system's queues are declared long before any crash). Confirmed persistent messages survive kill -9.
+    await publish(rabbitmq, persistent=[b"before the kill"], transient=[b"transient"])
+    assert await queued_messages(rabbitmq) == 3
     await rabbitmq.kill()
     assert not rabbitmq.running
     with pytest.raises(ConnectionError):
         await aio_pika.connect(rabbitmq.url, timeout=5)
     await rabbitmq.start()
     # Only what was on disk came back: the transient message proves the node really went down.
-    assert await queued_messages(rabbitmq) == 1
-
-    await rabbitmq.stop()
-    assert port_refuses(rabbitmq.port)
-    await rabbitmq.start()
+    assert await queued_messages(rabbitmq) == 2
     connection = await aio_pika.connect(rabbitmq.url, timeout=10)
     async with connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(QUEUE, passive=True)
-        message = await queue.get(timeout=10)
-        assert message is not None
-        assert message.body == b"persistent"
-        await message.ack()
+        bodies = []
+        for _ in range(2):
+            message = await queue.get(timeout=10)
+            assert message is not None
+            bodies.append(message.body)
+            await message.ack()
+        assert bodies == [b"before the stop", b"before the kill"]
+
+
+async def publish(
+    server: PrivateRabbitMQ,
+    *,
+    persistent: Sequence[bytes] = (),
+    transient: Sequence[bytes] = (),
+    declare: bool = False,
+) -> None:
+    """Publish with confirms: each publish returns once the broker has taken the message (on disk if persistent)."""
+    connection = await aio_pika.connect(server.url, timeout=10)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        if declare:
+            await channel.declare_queue(QUEUE, durable=True)
+        for body in persistent:
+            message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await channel.default_exchange.publish(message, routing_key=QUEUE)
+        for body in transient:
+            message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT)
+            await channel.default_exchange.publish(message, routing_key=QUEUE)
 
 
 @pytest.mark.postgres_only
