@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import uuid
 
@@ -14,11 +15,13 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from egov_document.files.models import StoredFile
 from egov_document.signatures.pki_store import trust_roots
 from egov_shared import tables
 from egov_shared.agencies import agency_exists
+from egov_shared.contracts.dossier import DossierCompleted
 from egov_shared.testing.waiting import eventually
 
 
@@ -193,3 +196,109 @@ async def test_a_leader_signs_with_their_signature_and_the_agency_adds_its_seal(
     signers = [s["signer"] for s in report["signatures"]]
     assert signers == ["Hoàng Văn Dũng", "UBND tỉnh"]
     assert all(s["intact"] for s in report["signatures"])
+
+
+async def sign(documents: DocumentService, token: str) -> str:
+    source = (await documents.upload(token, decision_pdf())).json()["id"]
+    response = await documents.client.post(
+        "/api/v1/signatures",
+        json={"file_id": source, "agency_code": PROVINCE, "reference": "dossier:7"},
+        headers=documents.auth(token),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["signed_file_id"])
+
+
+async def withdraw(documents: DocumentService, token: str, signed_id: str) -> int:
+    response = await documents.client.delete(f"/api/v1/signatures/{signed_id}", headers=documents.auth(token))
+    if response.status_code != 204:
+        assert response.headers["content-type"] == "application/problem+json"
+    if response.status_code == 409:
+        assert response.json()["code"] == "signature.not_withdrawable"
+    return response.status_code
+
+
+async def test_the_signer_withdraws_a_signed_copy_nobody_has_received(documents: DocumentService) -> None:
+    await agencies_ready(documents)
+    leader = documents.issuer.official("leader-w", agency=PROVINCE, roles=["approver", "signer"])
+    colleague = documents.issuer.official("leader-x", agency=PROVINCE, roles=["approver", "signer"])
+    signed_id = await sign(documents, leader)
+
+    # Another official of the same agency may read it, but only its signer may withdraw it.
+    assert (
+        await documents.client.get(f"/api/v1/files/{signed_id}", headers=documents.auth(colleague))
+    ).status_code == 200
+    assert await withdraw(documents, colleague, signed_id) == 404
+    # A plain upload is no signed copy, even for its owner; an unknown id neither.
+    upload = (await documents.upload(leader, decision_pdf())).json()["id"]
+    assert await withdraw(documents, leader, upload) == 404
+    assert await withdraw(documents, leader, str(uuid.uuid4())) == 404
+
+    assert await withdraw(documents, leader, signed_id) == 204
+    gone = await documents.client.get(f"/api/v1/files/{signed_id}", headers=documents.auth(leader))
+    assert gone.status_code == 404
+    assert await withdraw(documents, leader, signed_id) == 404
+
+    # A signing service withdraws what it signed itself.
+    service = documents.issuer.client("svc-payment", scopes=["documents.sign"])
+    receipt = await sign(documents, service)
+    assert await withdraw(documents, service, receipt) == 204
+
+
+async def test_a_signed_copy_that_went_somewhere_cannot_be_withdrawn(documents: DocumentService) -> None:
+    await agencies_ready(documents)
+    leader = documents.issuer.official(
+        "leader-y", agency=PROVINCE, roles=["document_clerk", "approver", "signer"]
+    )
+
+    # Given to the applicant with the completed dossier.
+    result = await sign(documents, leader)
+    applicant = documents.issuer.citizen("applicant-w")
+    await documents.deliver(
+        DossierCompleted(
+            dossier_id=uuid.uuid4(),
+            code=f"{PROVINCE}-261122-0007",
+            agency_code=PROVINCE,
+            applicant_id="applicant-w",
+            result_file_ids=[uuid.UUID(result)],
+            completed_at=dt.datetime.now(dt.UTC),
+        )
+    )
+
+    async def applicant_reads() -> bool:
+        response = await documents.client.get(f"/api/v1/files/{result}", headers=documents.auth(applicant))
+        return response.status_code == 200
+
+    await eventually(applicant_reads, what="the applicant's grant from dossier.completed")
+    assert await withdraw(documents, leader, result) == 409
+    assert (
+        await documents.client.get(f"/api/v1/files/{result}", headers=documents.auth(applicant))
+    ).status_code == 200
+
+    # Attached to a draft in the agency's register.
+    attached = await sign(documents, leader)
+    draft = await documents.client.post(
+        "/api/v1/documents",
+        json={
+            "direction": "outgoing",
+            "agency_code": PROVINCE,
+            "doc_type": "QD",
+            "symbol": "QĐ-UBND",
+            "excerpt": "Quyết định cấp phép",
+            "file_ids": [attached],
+        },
+        headers=documents.auth(leader),
+    )
+    assert draft.status_code == 201, draft.text
+    assert await withdraw(documents, leader, attached) == 409
+
+    # Signed more than an hour ago.
+    old = await sign(documents, leader)
+    async with documents.runtime.sessionmaker() as session:
+        await session.execute(
+            update(StoredFile)
+            .where(StoredFile.id == uuid.UUID(old))
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1))
+        )
+        await session.commit()
+    assert await withdraw(documents, leader, old) == 409

@@ -26,6 +26,7 @@ from dossier_harness import (
 )
 from sqlalchemy import select
 
+from egov_document.files.models import StoredFile
 from egov_document.signing.samples import sample_decision_pdf
 from egov_dossier.dossiers.models import Dossier
 from egov_shared import tables
@@ -267,6 +268,44 @@ async def test_a_free_dossier_from_reception_to_the_signed_result(desk: Desk) ->
         return response.status_code == 200
 
     await eventually(readable, what="the signed result readable by the applicant")
+
+
+async def test_an_approval_that_loses_a_race_after_signing_leaves_no_signed_copy(desk: Desk) -> None:
+    dossier = await desk.submit()
+    await desk.act(CLERK, dossier, "receive")
+    assigned = await desk.act(CLERK, dossier, "assign", assignee_id="chuyenvien-id", assignee_name="CV")
+    result_file = await desk.upload(LEADER, sample_decision_pdf(number="13/TLKS"), name="kq.pdf")
+    headers = {**await desk.auth(LEADER), "If-Match": f'"{assigned["version"]}"'}
+
+    # Two approvals with the same version: both sign, one commits, the other finds the dossier changed.
+    async def approve() -> Any:
+        return await desk.client.post(
+            f"/api/v1/dossiers/{dossier['id']}/approve_and_complete",
+            json={"result_file_id": result_file},
+            headers=headers,
+        )
+
+    responses = await asyncio.gather(approve(), approve())
+    assert sorted(r.status_code for r in responses) in ([200, 409], [200, 412]), [r.text for r in responses]
+    [winner] = [r.json() for r in responses if r.status_code == 200]
+    [kept] = winner["result_file_ids"]
+
+    async with desk.p.runtime("document").new_uow() as uow:
+        envelopes = [
+            json.loads(e)
+            for e in await uow.session.scalars(
+                select(tables.outbox.c.envelope).where(tables.outbox.c.event_type == "document.signed")
+            )
+        ]
+        signed = [
+            uuid.UUID(e["data"]["signed_file_id"])
+            for e in envelopes
+            if e["data"]["reference"] == f"dossier:{dossier['code']}"
+        ]
+        left = set(await uow.session.scalars(select(StoredFile.id).where(StoredFile.id.in_(signed))))
+    assert len(signed) == 2, "both approvals should have signed before one lost"
+    # The loser's sealed copy was withdrawn: only the approved dossier's result remains.
+    assert left == {uuid.UUID(kept)}
 
 
 async def test_guards_on_actions(desk: Desk) -> None:

@@ -82,6 +82,16 @@ async def sign(
     )
 
 
+@router.delete(
+    "/api/v1/signatures/{signed_file_id}",
+    status_code=204,
+    summary="Withdraw a signed copy nobody has received (its signer, within an hour of signing)",
+    responses=problem_responses(401, 404, 409),
+)
+async def withdraw(signed_file_id: uuid.UUID, principal: CurrentPrincipal, uow: UoWDep) -> None:
+    await service.withdraw_signed_copy(uow, principal, signed_file_id)
+
+
 @router.post(
     "/api/v1/documents/verify",
     summary="Verify the signatures of any PDF (public): signer, time, integrity, chain",

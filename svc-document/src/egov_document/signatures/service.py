@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
+import logging
 import tempfile
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_document.context import Documents
-from egov_document.files.models import StoredFile
+from egov_document.documents.models import OfficialDocument
+from egov_document.files.models import FileGrant, FileReader, StoredFile
 from egov_document.files.service import grant, keep_upload, may_read
 from egov_document.files.upload import ReceivedFile
 from egov_document.signatures.models import SignatureImage
@@ -24,10 +27,14 @@ from egov_shared.auth.tokens import Principal
 from egov_shared.contracts.document import DocumentSigned
 from egov_shared.crypto import SecretBox
 from egov_shared.db import utcnow
-from egov_shared.problems import Forbidden, NotFound, Unprocessable
+from egov_shared.problems import Conflict, Forbidden, NotFound, Unprocessable
 from egov_shared.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 SIGN_SCOPE = "documents.sign"
+# How long a signed copy nobody has received may still be withdrawn by its signer.
+WITHDRAWAL_WINDOW = dt.timedelta(hours=1)
 # Where an official's signature goes when the caller does not say: the lower right of the last page (points).
 DEFAULT_SIGNATURE_BOX: Box = (340.0, 110.0, 520.0, 180.0)
 
@@ -136,6 +143,67 @@ async def sign_as_agency(
     )
     await uow.commit()
     return result
+
+
+async def withdraw_signed_copy(uow: UnitOfWork, principal: Principal, signed_file_id: uuid.UUID) -> None:
+    """Delete a signed copy that has gone nowhere yet: its signer's way back when what it was signed for
+    failed (svc-dossier's approval lost a race after signing).
+
+    Only the principal who signed it (a service only with the signing scope), only while no one but the
+    signing agency may read it, no official document carries it, and within an hour of signing; otherwise
+    409. Anything else, or a file that is not a signed copy, is 404. The blob stays: blobs are shared by
+    content and nothing deletes them.
+    """
+    session = uow.session
+    # Locked, so a grant arriving meanwhile (dossier.completed) waits for the outcome instead of racing it.
+    stored = await session.get(StoredFile, signed_file_id, with_for_update=True)
+    if stored is None or not _signed_by(stored, principal):
+        raise NotFound("Không có bản đã ký này.", code="signature.not_found")
+    grants = list(await session.scalars(select(FileGrant).where(FileGrant.file_id == stored.id)))
+    if not any(g.reason.startswith("signed:") for g in grants):
+        raise NotFound("Không có bản đã ký này.", code="signature.not_found")
+    if any(not g.reason.startswith("signed:") for g in grants) or await session.scalar(
+        select(FileReader.id).where(FileReader.file_id == stored.id).limit(1)
+    ):
+        raise Conflict(
+            "Bản đã ký đã được chia sẻ cho người khác đọc; không thể thu hồi.",
+            code="signature.not_withdrawable",
+        )
+    if await _in_official_document(session, stored):
+        raise Conflict(
+            "Bản đã ký đã được đưa vào văn bản của cơ quan; không thể thu hồi.",
+            code="signature.not_withdrawable",
+        )
+    if utcnow() - stored.created_at >= WITHDRAWAL_WINDOW:
+        raise Conflict(
+            "Bản đã ký được tạo quá một giờ trước; không thể thu hồi.", code="signature.not_withdrawable"
+        )
+    ids = {"signed_file_id": str(stored.id), "agency_code": stored.owner_agency}
+    await session.delete(stored)  # its signed: grant goes with it (ON DELETE CASCADE)
+    await uow.commit()
+    # No event: nothing consumes document.signed, so no one needs to hear that a copy is gone.
+    log.info("signed copy withdrawn", extra=ids)
+
+
+def _signed_by(stored: StoredFile, principal: Principal) -> bool:
+    if stored.owner_id != principal.subject or stored.owner_kind != principal.kind:
+        return False
+    return principal.kind != "client" or principal.has_scope(SIGN_SCOPE)
+
+
+async def _in_official_document(session: AsyncSession, stored: StoredFile) -> bool:
+    """Whether a document in a register carries the file, as its signed copy or among its files."""
+    found = await session.scalar(
+        select(OfficialDocument.id)
+        .where(
+            or_(
+                OfficialDocument.signed_file_id == stored.id,
+                cast(OfficialDocument.file_ids, String).contains(str(stored.id)),
+            )
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def image_of(session: AsyncSession, owner_kind: str, owner_ref: str) -> bytes | None:

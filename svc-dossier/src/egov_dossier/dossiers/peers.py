@@ -1,6 +1,6 @@
 """What svc-dossier asks other services, with the caller's own token: who the applicant is, or which account a
 counter applicant has (svc-identity), whether the files are theirs (svc-document), and to sign a result as the
-agency (svc-document).
+agency, or withdraw that signed copy when the approval then fails (svc-document).
 
 The caller's token carries their authority; the other service decides what it allows. Nothing here writes to
 svc-dossier's database: callers ask first, then change the dossier in one unit of work.
@@ -8,6 +8,7 @@ svc-dossier's database: callers ask first, then change the dossier in one unit o
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,8 @@ import httpx
 
 from egov_shared.peers import PeerClient
 from egov_shared.problems import Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
+
+log = logging.getLogger(__name__)
 
 # Userinfo claims kept on the dossier (what the procedure needs to identify and contact the applicant).
 APPLICANT_CLAIMS = ("name", "id_number", "birthdate", "gender", "phone_number", "email")
@@ -121,3 +124,20 @@ async def sign_result(
         code="dossier.result_signing_failed",
         errors=[{"field": "result_file_id", "message": str(detail)}],
     )
+
+
+async def withdraw_signed_result(peers: PeerClient, token: str, signed_file_id: uuid.UUID) -> None:
+    """Best effort: withdraw a signed result whose approval failed, so no sealed result of an unapproved dossier
+    survives. Never raises (the caller is already handling the approval's failure); a failure is logged."""
+    try:
+        response = await peers.request("DELETE", f"/api/v1/signatures/{signed_file_id}", token=token)
+    except Exception:
+        log.warning(
+            "signed result not withdrawn", extra={"signed_file_id": str(signed_file_id)}, exc_info=True
+        )
+        return
+    if response.status_code != 204:
+        log.warning(
+            "signed result not withdrawn",
+            extra={"signed_file_id": str(signed_file_id), "status": response.status_code},
+        )

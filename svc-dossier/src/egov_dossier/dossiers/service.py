@@ -421,33 +421,39 @@ async def act(
         signed_result = await peer_calls.sign_result(
             peers, caller.token, file_id=body.result_file_id, agency_code=agency_code, dossier_code=code
         )
-
-    dossier = await visible_dossier(uow.session, principal, dossier_id)
-    check_version(expected_version, dossier.version)
-    decision = rules.decide(
-        dossier.status, action, _context(dossier, actor_of(principal, dossier), body.note)
-    )
-    calendar = await load_calendar(uow.session)
-    if action == Action.ASSIGN:
-        dossier.assignee_id, dossier.assignee_name = body.assignee_id, body.assignee_name
-    if action == Action.SUPPLEMENT:
-        dossier.components = _with_supplements(dossier.components, body.components)
-    if signed_result is not None:
-        dossier.result_file_ids = [str(signed_result)]
-        file_ids.append(signed_result)
-    _apply(
-        uow,
-        dossier,
-        decision,
-        principal,
-        _role_for(principal, action),
-        now,
-        calendar,
-        note=body.note,
-        file_ids=file_ids,
-        result=body,
-    )
-    await uow.commit()
+    try:
+        dossier = await visible_dossier(uow.session, principal, dossier_id)
+        check_version(expected_version, dossier.version)
+        decision = rules.decide(
+            dossier.status, action, _context(dossier, actor_of(principal, dossier), body.note)
+        )
+        calendar = await load_calendar(uow.session)
+        if action == Action.ASSIGN:
+            dossier.assignee_id, dossier.assignee_name = body.assignee_id, body.assignee_name
+        if action == Action.SUPPLEMENT:
+            dossier.components = _with_supplements(dossier.components, body.components)
+        if signed_result is not None:
+            dossier.result_file_ids = [str(signed_result)]
+            file_ids.append(signed_result)
+        _apply(
+            uow,
+            dossier,
+            decision,
+            principal,
+            _role_for(principal, action),
+            now,
+            calendar,
+            note=body.note,
+            file_ids=file_ids,
+            result=body,
+        )
+        await uow.commit()
+    except Exception:
+        # Someone acted meanwhile (412, 409) or the commit failed: the dossier was not approved, so its sealed
+        # result must not stay behind in svc-document.
+        if signed_result is not None:
+            await peer_calls.withdraw_signed_result(peers, caller.token, signed_result)
+        raise
     return dossier
 
 
