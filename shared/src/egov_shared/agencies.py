@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Boolean, Column, Integer, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_shared.contracts.identity import AgencyUpserted
-from egov_shared.db import UTCDateTime, dialect_name, new_metadata, utcnow
+from egov_shared.db import UTCDateTime, dialect_insert, new_metadata, utcnow
 from egov_shared.events import CloudEvent
 from egov_shared.uow import UnitOfWork
 
@@ -44,7 +43,7 @@ async def on_agency_upserted(uow: UnitOfWork, data: AgencyUpserted, event: Cloud
         "version": data.version,
         "updated_at": utcnow(),
     }
-    insert = postgresql.insert if dialect_name(uow.session) == "postgresql" else sqlite.insert
+    insert = dialect_insert(uow.session)
     await uow.session.execute(
         insert(agency_directory).values(values).on_conflict_do_nothing(index_elements=["code"])
     )

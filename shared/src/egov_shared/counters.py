@@ -8,16 +8,15 @@ SQLite on ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_shared import tables
-from egov_shared.db import dialect_name
+from egov_shared.db import dialect_insert
 
 
 async def next_in_series(session: AsyncSession, series: str) -> int:
     """Return the next number of ``series`` (1 for a new series)."""
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     upsert = (
         insert(tables.counters)
         .values(series=series, value=1)

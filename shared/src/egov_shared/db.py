@@ -7,10 +7,12 @@ such as the gap-free counters is correct there too; PostgreSQL relies on row loc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -124,6 +126,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def dialect_name(session: AsyncSession) -> str:
     bind = session.get_bind()
     return bind.dialect.name
+
+
+def dialect_insert(session: AsyncSession) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
+    """``insert`` in the session's dialect, PostgreSQL's or SQLite's: both can say ``ON CONFLICT``."""
+    return postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -15,11 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from egov_shared import tables
-from egov_shared.db import dialect_name, utcnow
+from egov_shared.db import dialect_insert, utcnow
 from egov_shared.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class JobScheduler:
     async def claim(self, job: PeriodicJob) -> bool:
         now = self._clock()
         async with self._sessionmaker() as session, session.begin():
-            insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+            insert = dialect_insert(session)
             await session.execute(
                 # A job seen for the first time runs one period from now, not at every fresh start.
                 insert(tables.periodic_jobs)

@@ -13,14 +13,13 @@ import datetime as dt
 import functools
 
 from sqlalchemy import Boolean, Date, String, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egov_feedback.db import Base
 from egov_shared.calendar import WorkingCalendar
 from egov_shared.contracts.dossier import DossierCalendarCorrected
-from egov_shared.db import UTCDateTime, dialect_name
+from egov_shared.db import UTCDateTime, dialect_insert
 from egov_shared.events import CloudEvent
 from egov_shared.uow import UnitOfWork
 
@@ -38,7 +37,7 @@ class CalendarCorrection(Base):
 async def on_calendar_corrected(uow: UnitOfWork, data: DossierCalendarCorrected, event: CloudEvent) -> None:
     """Apply a correction newer than the copy of that day; an older or repeated one changes nothing."""
     values = {"day": data.day, "working": data.working, "note": data.note, "corrected_at": data.corrected_at}
-    insert = postgresql.insert if dialect_name(uow.session) == "postgresql" else sqlite.insert
+    insert = dialect_insert(uow.session)
     await uow.session.execute(
         insert(CalendarCorrection).values(values).on_conflict_do_nothing(index_elements=["day"])
     )

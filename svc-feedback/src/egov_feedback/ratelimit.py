@@ -10,12 +10,11 @@ import datetime as dt
 import math
 
 from sqlalchemy import Integer, String, Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egov_feedback.db import Base
-from egov_shared.db import UTCDateTime, dialect_name
+from egov_shared.db import UTCDateTime, dialect_insert
 from egov_shared.problems import TooManyRequests
 
 
@@ -47,7 +46,7 @@ async def hit(
 ) -> int:
     """Count one more hit of ``key`` in the current window; :class:`RateLimited` (429) past ``limit``."""
     start = window_start(now, window_seconds)
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     table = RateLimitWindow.__table__
     assert isinstance(table, Table)
     statement = (

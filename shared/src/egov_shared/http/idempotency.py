@@ -25,12 +25,11 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, delete, select, update
 
 from egov_shared import tables
 from egov_shared.crypto import derive_key, seal, unseal
-from egov_shared.db import utcnow
+from egov_shared.db import dialect_insert, utcnow
 from egov_shared.problems import Conflict, Unprocessable
 from egov_shared.runtime import ServiceRuntime
 from egov_shared.uow import UnitOfWork
@@ -171,21 +170,21 @@ class IdempotentRequest:
         keys = tables.idempotency_keys
         now = utcnow()
         async with self.runtime.sessionmaker() as session, session.begin():
-            try:
-                async with session.begin_nested():
-                    await session.execute(
-                        insert(keys).values(
-                            scope=self.scope,
-                            key=secrets.digest,
-                            request_hash=request_hash,
-                            state="in_flight",
-                            locked_until=now + IN_FLIGHT_LEASE,
-                            created_at=now,
-                        )
-                    )
+            claimed = await session.execute(
+                dialect_insert(session)(keys)
+                .values(
+                    scope=self.scope,
+                    key=secrets.digest,
+                    request_hash=request_hash,
+                    state="in_flight",
+                    locked_until=now + IN_FLIGHT_LEASE,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[keys.c.scope, keys.c.key])
+                .returning(keys.c.id)
+            )
+            if claimed.first() is not None:
                 return None
-            except IntegrityError:
-                pass
             row = (
                 await session.execute(
                     select(keys).where(keys.c.scope == self.scope, keys.c.key == secrets.digest)

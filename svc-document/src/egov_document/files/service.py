@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_document.files.models import Blob, FileGrant, FileReader, StoredFile
@@ -16,7 +15,7 @@ from egov_document.files.storage import FileStorage
 from egov_document.files.upload import ReceivedFile
 from egov_shared.agencies import subtree
 from egov_shared.auth.tokens import Principal
-from egov_shared.db import dialect_name
+from egov_shared.db import dialect_insert
 from egov_shared.problems import NotFound, ServiceUnavailable, Unprocessable
 from egov_shared.uow import UnitOfWork
 
@@ -47,7 +46,7 @@ async def keep_upload(
                 )
         if await uow.session.get(Blob, received.sha256) is None:
             await storage.put_file(received.sha256, received.path, received.content_type)
-            insert = postgresql.insert if dialect_name(uow.session) == "postgresql" else sqlite.insert
+            insert = dialect_insert(uow.session)
             await uow.session.execute(
                 insert(Blob)
                 .values(

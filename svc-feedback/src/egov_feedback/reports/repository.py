@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Select, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from egov_feedback.geo import box_around, distance_m
 from egov_feedback.reports.models import Report, ReportHistory, ReportSupport
 from egov_feedback.reports.rules import OPEN
 from egov_feedback.routing_rules.models import RoutingOverride
-from egov_shared.db import dialect_name
+from egov_shared.db import dialect_insert
 
 
 async def get(session: AsyncSession, report_id: uuid.UUID) -> Report | None:
@@ -87,7 +86,7 @@ async def history(session: AsyncSession, report_id: uuid.UUID, *, public_only: b
 
 async def add_support(session: AsyncSession, report_id: uuid.UUID, citizen_id: str, now: dt.datetime) -> bool:
     """Record a citizen's support; False when they had supported the report already."""
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     table = ReportSupport.__table__
     assert isinstance(table, Table)
     result = await session.execute(
