@@ -35,6 +35,7 @@ from egov_shared.auth.tokens import Principal
 from egov_shared.calendar import WorkingCalendar
 from egov_shared.contracts.dossier import DossierCompleted, DossierStatusChanged, DossierSubmitted, FeeLine
 from egov_shared.crypto import token_digest
+from egov_shared.db import is_database_unavailable
 from egov_shared.http.etag import check_version
 from egov_shared.identifiers import InvalidIdentifier, check_id_number, is_tax_code
 from egov_shared.peers import PeerClient
@@ -448,10 +449,11 @@ async def act(
             result=body,
         )
         await uow.commit()
-    except Exception:
+    except Exception as exc:
         # Someone acted meanwhile (412, 409) or the commit failed: the dossier was not approved, so its sealed
-        # result must not stay behind in svc-document.
-        if signed_result is not None:
+        # result must not stay behind in svc-document. When the database went away mid-commit nobody knows
+        # whether the approval committed: the copy is kept (an orphan is better than an approval without result).
+        if signed_result is not None and not is_database_unavailable(exc):
             await peer_calls.withdraw_signed_result(peers, caller.token, signed_result)
         raise
     return dossier
