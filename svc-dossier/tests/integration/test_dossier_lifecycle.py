@@ -561,8 +561,20 @@ async def test_a_clerk_files_a_dossier_at_the_counter_and_it_is_received_at_once
     assert dossier["status"] == 2
     assert dossier["due_at"] is not None
     assert dossier["applicant"]["full_name"] == "Lê Văn Cường"
-    # The applicant has an account at svc-identity (found by the ID number): they follow the dossier online.
-    assert (await desk.get(CITIZEN_L1, dossier))["code"] == dossier["code"]
+    # The applicant's account is only self-registered (level 1): it does not prove the ID number is theirs, so the
+    # dossier is not attached to it.
+    unverified = await desk.client.get(
+        f"/api/v1/dossiers/{dossier['id']}", headers=await desk.auth(CITIZEN_L1)
+    )
+    assert unverified.status_code == 404
+
+
+async def test_a_counter_dossier_shows_in_the_applicants_verified_account(desk: Desk) -> None:
+    body = await _counter_body(desk, {"id_number": CITIZEN_L2})
+    filed = await desk.client.post("/api/v1/dossiers", json=body, headers=await desk.auth(CLERK))
+    assert filed.status_code == 201, filed.text
+    # svc-identity verified this citizen in person (level 2): the dossier shows in their account.
+    assert (await desk.get(CITIZEN_L2, filed.json()))["code"] == filed.json()["code"]
 
 
 async def _counter_body(desk: Desk, applicant: dict[str, Any]) -> dict[str, Any]:
@@ -577,10 +589,12 @@ async def _counter_body(desk: Desk, applicant: dict[str, Any]) -> dict[str, Any]
 
 async def test_a_clerk_cannot_attach_a_counter_dossier_to_another_persons_account(desk: Desk) -> None:
     someone_else = await desk.client.get("/api/v1/identity/me", headers=await desk.auth(CITIZEN_L2))
-    body = await _counter_body(desk, {"id_number": CITIZEN_L1, "citizen_id": someone_else.json()["id"]})
-    refused = await desk.client.post("/api/v1/dossiers", json=body, headers=await desk.auth(CLERK))
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"][0]["field"] == "applicant.citizen_id"
+    own_unverified = await desk.client.get("/api/v1/identity/me", headers=await desk.auth(CITIZEN_L1))
+    for account in (someone_else.json()["id"], own_unverified.json()["id"]):
+        body = await _counter_body(desk, {"id_number": CITIZEN_L1, "citizen_id": account})
+        refused = await desk.client.post("/api/v1/dossiers", json=body, headers=await desk.auth(CLERK))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "applicant.citizen_id"
     mine = await desk.client.get("/api/v1/dossiers", headers=await desk.auth(CITIZEN_L2))
     assert all(d["applicant"].get("id_number") != CITIZEN_L1 for d in mine.json()["items"])
 

@@ -43,9 +43,10 @@ async def applicant_details(peers: PeerClient, token: str) -> dict[str, Any]:
     return {name: claims[name] for name in APPLICANT_CLAIMS if claims.get(name) is not None}
 
 
-async def citizen_account(peers: PeerClient, token: str, id_number: str) -> str | None:
-    """The account at svc-identity of the person with this ID number, if they have one (asked by the clerk, whose
-    look-up svc-identity records): a dossier filed at the counter then shows in that citizen's account."""
+async def verified_citizen_account(peers: PeerClient, token: str, id_number: str) -> str | None:
+    """The account at svc-identity of the person with this ID number, if svc-identity verified it in person
+    (assurance level 2): anyone can self-register at level 1 with someone else's ID number, so only a verified
+    account proves the number is theirs. Asked with the clerk's token; svc-identity records the look-up."""
     response = await peers.request(
         "POST", "/api/v1/identity/citizens/search", token=token, json={"id_number": id_number}
     )
@@ -61,7 +62,8 @@ async def citizen_account(peers: PeerClient, token: str, id_number: str) -> str 
             "Không tra cứu được tài khoản của người nộp ở hệ thống định danh; xin thử lại sau.",
             code="dossier.applicant_unavailable",
         )
-    return str(body["id"])
+    level = body.get("assurance_level")
+    return str(body["id"]) if isinstance(level, int) and level >= 2 else None
 
 
 async def check_files(peers: PeerClient, token: str, file_ids: Sequence[uuid.UUID]) -> None:

@@ -9,8 +9,10 @@ lock. The transaction then re-reads the dossier; the version column turns a chan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Sequence
@@ -25,7 +27,7 @@ from egov_dossier.dossiers import rules
 from egov_dossier.dossiers.codes import DEFAULT_PATTERN, next_dossier_code
 from egov_dossier.dossiers.models import Dossier, DossierStep
 from egov_dossier.dossiers.rules import Action, Actor, Context, Decision, Status
-from egov_dossier.dossiers.schemas import ComponentFiles, DossierAction, DossierCreate
+from egov_dossier.dossiers.schemas import ComponentFiles, CounterApplicant, DossierAction, DossierCreate
 from egov_dossier.dossiers.timeliness import classify
 from egov_dossier.dossiers.working_calendar import load_calendar
 from egov_dossier.procedures.models import Procedure
@@ -39,10 +41,11 @@ from egov_shared.db import is_database_unavailable
 from egov_shared.http.etag import check_version
 from egov_shared.identifiers import InvalidIdentifier, check_id_number, is_tax_code
 from egov_shared.peers import PeerClient
-from egov_shared.problems import Conflict, Forbidden, NotFound, Unprocessable
+from egov_shared.problems import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from egov_shared.uow import UnitOfWork
 
 # The receipt slip's lookup secret: 10 characters without look-alikes (0/O, 1/I), about 50 bits.
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -114,15 +117,9 @@ async def submit(
         )
     else:
         assert body.applicant is not None  # checked by _channel_and_applicant
-        applicant_id = await _both(
-            peer_calls.check_files(peers, caller.token, file_ids),
-            peer_calls.citizen_account(peers, caller.token, body.applicant.id_number),
-        )
-        if body.applicant.citizen_id is not None and body.applicant.citizen_id != applicant_id:
-            raise _invalid(
-                "applicant.citizen_id",
-                "Tài khoản này không phải của người có số định danh đã nhập; để trống để hệ thống tự tìm.",
-            )
+        # In turn: the applicant's record is looked up (and the look-up recorded) only for acceptable files.
+        await peer_calls.check_files(peers, caller.token, file_ids)
+        applicant_id = await _counter_account(peers, caller.token, body.applicant)
         applicant = body.applicant.model_dump(exclude_none=True, exclude={"citizen_id"})
     if body.business is not None:
         applicant["business"] = body.business.model_dump(exclude_none=True)
@@ -184,6 +181,36 @@ async def submit(
         _apply(uow, dossier, decision, principal, rules.RECEIVER, now, calendar, note=None, file_ids=[])
     await uow.commit()
     return dossier, secret
+
+
+async def _end_transaction(uow: UnitOfWork) -> None:
+    """Roll back after a failure without letting a second failure (a lost connection) hide the first."""
+    with contextlib.suppress(Exception):
+        await uow.rollback()
+
+
+async def _withdraw(peers: PeerClient, token: str, signed_result: uuid.UUID | None) -> None:
+    if signed_result is not None:
+        await peer_calls.withdraw_signed_result(peers, token, signed_result)
+
+
+async def _counter_account(peers: PeerClient, token: str, applicant: CounterApplicant) -> str | None:
+    """The account a counter dossier shows in: the applicant's, when svc-identity verified it (level 2) for the ID
+    number the clerk typed. Without a verified account, or with svc-identity unreachable, the dossier is filed all
+    the same (the applicant follows it by code and secret); a ``citizen_id`` the clerk names must be that account."""
+    try:
+        account = await peer_calls.verified_citizen_account(peers, token, applicant.id_number)
+    except (ServiceUnavailable, Forbidden):
+        if applicant.citizen_id is not None:
+            raise
+        log.warning("counter dossier filed without looking up the applicant's account")
+        return None
+    if applicant.citizen_id is not None and applicant.citizen_id != account:
+        raise _invalid(
+            "applicant.citizen_id",
+            "Tài khoản này không phải tài khoản đã xác thực (mức 2) của người có số định danh đã nhập.",
+        )
+    return account
 
 
 async def _both(files_checked: Awaitable[None], answer: Awaitable[T]) -> T:
@@ -448,13 +475,20 @@ async def act(
             file_ids=file_ids,
             result=body,
         )
+    except Exception:
+        # Someone acted meanwhile (412, 409): the dossier was not approved, so its sealed result must not stay
+        # behind in svc-document. The transaction is ended first: SQLite would hold its write lock meanwhile.
+        await _end_transaction(uow)
+        await _withdraw(peers, caller.token, signed_result)
+        raise
+    try:
         await uow.commit()
     except Exception as exc:
-        # Someone acted meanwhile (412, 409) or the commit failed: the dossier was not approved, so its sealed
-        # result must not stay behind in svc-document. When the database went away mid-commit nobody knows
-        # whether the approval committed: the copy is kept (an orphan is better than an approval without result).
-        if signed_result is not None and not is_database_unavailable(exc):
-            await peer_calls.withdraw_signed_result(peers, caller.token, signed_result)
+        await _end_transaction(uow)
+        # Refused by the database: nothing was written. Lost with the connection: nobody knows whether the
+        # approval committed, so the copy is kept (an orphan is better than an approved dossier without result).
+        if not is_database_unavailable(exc):
+            await _withdraw(peers, caller.token, signed_result)
         raise
     return dossier
 
