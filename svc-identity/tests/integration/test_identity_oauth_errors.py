@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 
 import httpx
@@ -70,6 +71,13 @@ async def test_bad_token_requests_get_the_errors_of_rfc_6749(identity: IdentityS
     )
     _oauth_error(bad_basic, 401, "invalid_client")
     assert bad_basic.headers["www-authenticate"].startswith("Basic")
+    for credentials in (b"svc-payment%00:x", b"svc-payment:a\x00b"):
+        nul_basic = await identity.client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+        )
+        _oauth_error(nul_basic, 401, "invalid_client")
 
     missing = await identity.token_request({"grant_type": "authorization_code", "client_id": WEB_CLIENT})
     _oauth_error(missing, 400, "invalid_request")

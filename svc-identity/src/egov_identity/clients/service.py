@@ -93,8 +93,11 @@ class ClientCredentials:
                 raw = base64.b64decode(authorization[6:].strip(), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 return cls(None, None, via_basic=True)
-            client_id, _, secret = raw.partition(":")
-            return cls(unquote(client_id), unquote(secret), via_basic=True)
+            client_id, _, secret = (unquote(part) for part in raw.partition(":"))
+            if "\x00" in client_id or "\x00" in secret:
+                # No client has such an id (PostgreSQL could not even look it up): invalid_client, in OAuth's form.
+                return cls(None, None, via_basic=True)
+            return cls(client_id, secret, via_basic=True)
         return cls(form_id, form_secret, via_basic=False)
 
 
