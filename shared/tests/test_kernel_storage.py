@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
+import sqlite3
 
 import pytest
 from notes_service.app import MIGRATIONS_DIR
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from egov_shared import tables
 from egov_shared.counters import current_value, next_in_series
-from egov_shared.db import create_engine, create_sessionmaker, utcnow
+from egov_shared.db import create_engine, create_sessionmaker, is_database_unavailable, utcnow
 from egov_shared.jobs import JobScheduler, PeriodicJob, retention_job
 from egov_shared.migrations import upgrade
+from egov_shared.testing.servers import free_port
 
 
 @pytest.fixture
@@ -100,3 +105,52 @@ async def test_retention_deletes_only_old_rows(sessionmaker) -> None:  # type: i
         inbox_left = await session.scalar(select(func.count()).select_from(tables.inbox))
     assert outbox_left == 2  # the recent one and the unsent one, however old
     assert inbox_left == 1
+
+
+async def test_an_outage_is_told_apart_from_a_mistake(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What consumers wait out in place and HTTP answers with 503: the database's trouble, never the code's."""
+    engine = create_engine(database_url, pool_size=2)
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as missing_table:
+                await connection.execute(text("SELECT * FROM no_such_table"))
+        assert not is_database_unavailable(missing_table.value)
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as connection:
+                await connection.execute(text("SET statement_timeout = 1"))
+                with pytest.raises(DBAPIError) as cancelled:
+                    await connection.execute(text("SELECT pg_sleep(1)"))
+            assert not is_database_unavailable(cancelled.value)  # 57014: the same query would time out again
+    finally:
+        await engine.dispose()
+
+    # A database that is not there: PostgreSQL refusing connections, a host name that does not resolve, SQLite
+    # locked by another writer past its busy timeout.
+    # asyncpg raises the socket's errors unwrapped.
+    absent: list[tuple[str, type[OSError]]] = [
+        (f"127.0.0.1:{free_port()}", ConnectionRefusedError),
+        ("db.invalid:5432", socket.gaierror),
+    ]
+    for host, error in absent:
+        gone = create_engine(f"postgresql+asyncpg://postgres@{host}/x")
+        try:
+            with pytest.raises(error) as outage:
+                async with gone.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            assert is_database_unavailable(outage.value), repr(outage.value)
+        finally:
+            await gone.dispose()
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    locked = create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.1})
+    try:
+        with pytest.raises(DBAPIError) as busy:
+            async with locked.connect() as connection:
+                await connection.execute(text("SELECT * FROM t"))
+        assert is_database_unavailable(busy.value)
+    finally:
+        await locked.dispose()
+        holder.rollback()
+        holder.close()

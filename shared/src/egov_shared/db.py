@@ -7,6 +7,7 @@ such as the gap-free counters is correct there too; PostgreSQL relies on row loc
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,18 +35,33 @@ READ_ONLY_OPTION = "egov_read_only"
 # Connection lost (08), transaction rolled back: deadlock or serialisation (40), too many connections (53),
 # shutting down or starting up (57): the database's trouble, not the request's; retrying later may succeed.
 TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+# ... except a statement cancelled by its own timeout (57014): the same statement would time out again.
+QUERY_CANCELED = "57014"
+# SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database is down, restarting, overloaded or (SQLite) busy past the timeout,
-    rather than that the request or the code is wrong. asyncpg raises the socket's own error, unwrapped, when
-    PostgreSQL refuses the connection; the pool raises its timeout when it has no connection to give."""
-    if isinstance(exc, OperationalError | DisconnectionError | PoolTimeoutError | ConnectionError):
+    """Whether ``exc`` says the database is down, restarting, failing over, overloaded or (SQLite) locked past the
+    busy timeout, rather than that the request or the code is wrong (a missing table is not an outage). asyncpg
+    raises the socket's own error, unwrapped, when PostgreSQL refuses the connection or its name does not resolve;
+    the pool raises its timeout when it has no connection to give."""
+    if isinstance(
+        exc, DisconnectionError | PoolTimeoutError | ConnectionError | socket.gaierror | TimeoutError
+    ):
         return True
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        return isinstance(sqlstate, str) and sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
-    return False
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES and sqlstate != QUERY_CANCELED
+    # The driver lost the connection without an SQLSTATE (asyncpg's connection errors come as OperationalError).
+    return isinstance(exc, OperationalError)
 
 
 def new_metadata() -> MetaData:

@@ -189,7 +189,14 @@ class IdempotentRequest:
                 await session.execute(
                     select(keys).where(keys.c.scope == self.scope, keys.c.key == secrets.digest)
                 )
-            ).one()
+            ).one_or_none()
+            if row is None:
+                # The other attempt gave its key back (it failed) between our insert and this read: try again.
+                raise Conflict(
+                    "Yêu cầu với Idempotency-Key này vừa được xử lý xong; hãy thử lại.",
+                    code="idempotency.in_flight",
+                    headers={"Retry-After": "1"},
+                )
             if row.request_hash != request_hash:
                 raise Unprocessable(
                     "Idempotency-Key này đã được dùng cho một yêu cầu khác.", code="idempotency.key_reused"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -140,12 +141,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StaleDataError, _on_stale)
     app.add_exception_handler(DBAPIError, _on_database)
-    app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(DisconnectionError, _on_database_unavailable)
     # The pool had no connection to give in time; or the database refused the connection outright (asyncpg
     # raises the socket's error unwrapped when PostgreSQL is down).
     app.add_exception_handler(PoolTimeoutError, _on_database_unavailable)
     app.add_exception_handler(ConnectionError, _on_database_unavailable)
+    app.add_exception_handler(socket.gaierror, _on_database_unavailable)  # its host name does not resolve
+    app.add_exception_handler(TimeoutError, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
