@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from egov_dossier.dossiers.codes import DEFAULT_PATTERN
@@ -20,3 +21,5 @@ class Settings(ServiceSettings):
 
     # The dossier code (mã hồ sơ): common practice, not law. Fields: agency, date (Vietnamese time), seq.
     code_pattern: str = DEFAULT_PATTERN
+    # Working-calendar corrections are published again this often, for services that missed them.
+    calendar_republish_minutes: float = Field(default=60, gt=0)

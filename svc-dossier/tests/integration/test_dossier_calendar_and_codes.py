@@ -11,6 +11,7 @@ from dossier_harness import DossierService
 from sqlalchemy import select
 
 from egov_dossier.dossiers.codes import next_dossier_code
+from egov_dossier.dossiers.working_calendar import republish_corrections
 from egov_shared import tables
 
 AGENCY = "000.10.00.H27"
@@ -75,6 +76,13 @@ async def test_administrators_correct_the_working_calendar(dossiers: DossierServ
     assert (events[2]["day"], events[2]["working"], events[2]["note"]) == ("2027-01-05", None, None)
     too_long = await dossiers.client.get(url, params={"from": "2027-01-01", "to": "2029-01-01"})
     assert too_long.status_code == 422
+
+    # The corrections still in force go out again, with the times they were made (a late subscriber catches up).
+    async with dossiers.runtime.new_uow() as uow:
+        assert await republish_corrections(uow) == 1
+    again = (await calendar_events(dossiers))[3:]
+    assert again == [{**events[0], "corrected_at": again[0]["corrected_at"]}]
+    assert again[0]["corrected_at"] == events[0]["corrected_at"]
 
 
 async def test_dossier_codes_have_no_gaps_or_duplicates_under_concurrency(dossiers: DossierService) -> None:
