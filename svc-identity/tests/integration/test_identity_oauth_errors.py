@@ -191,6 +191,11 @@ async def test_bad_authorization_requests(identity: IdentityService) -> None:
     # A confidential partner has no redirect URI: it cannot use the login page at all.
     partner = identity.authorize_params(challenge, client_id=PARTNER)
     _assert_error_page(await identity.client.get("/oauth2/authorize", params=partner))
+    # A NUL character, in the query or in the login form: the error page, as for any unreadable request.
+    with_nul = identity.authorize_params(challenge, state="a\x00b")
+    _assert_error_page(await identity.client.get("/oauth2/authorize", params=with_nul))
+    form_nul = identity.authorize_params(challenge) | {"username": "a\x00b", "password": "x"}
+    _assert_error_page(await identity.client.post("/oauth2/authorize", data=form_nul))
 
     # Anything else wrong goes back to the app, with its state, as RFC 6749 §4.1.2.1 says.
     for change, error in BAD_REQUESTS:

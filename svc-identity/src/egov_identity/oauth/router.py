@@ -27,6 +27,7 @@ from egov_identity.people.models import Citizen, Official
 from egov_identity.people.service import record_access
 from egov_shared.auth.tokens import InvalidToken, read_header
 from egov_shared.http.app import RuntimeDep, UoWDep
+from egov_shared.http.text_guard import target_has_nul
 from egov_shared.uow import UnitOfWork
 
 router = APIRouter(tags=["oauth2"])
@@ -116,8 +117,9 @@ async def _form(request: Request) -> dict[str, str]:
     return fields
 
 
-# Endpoints that answer errors in RFC 6749's form, NUL characters included (the shared text guard skips them).
-OAUTH_FORM_PATHS = ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke")
+# Endpoints that answer errors in RFC 6749's form, NUL characters included (the shared text guard skips them):
+# JSON for the token endpoints, the error page or a redirect for the authorization endpoint.
+OAUTH_FORM_PATHS = ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/authorize")
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
@@ -210,6 +212,10 @@ async def _checked(uow: UnitOfWork, params: dict[str, str]) -> tuple[flow.Author
     responses=page_responses(302, 400),
 )
 async def authorize_page(request: Request, uow: UoWDep) -> Response:
+    if target_has_nul(request.scope):
+        return _error_page(
+            AuthorizeError("invalid_request", "The request holds a NUL character.", redirect=False)
+        )
     params = dict(request.query_params)
     try:
         request_, client = await _checked(uow, params)
