@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from egov_shared import tables
 from egov_shared.db import utcnow
-from egov_shared.http.idempotency import stored_key
+from egov_shared.http.idempotency import idempotency_pepper, stored_key
 from egov_shared.http.text_guard import TextGuardMiddleware
 
 
@@ -232,7 +233,7 @@ async def test_idempotency_key_in_flight_is_409_and_a_failed_attempt_frees_the_k
         await session.execute(
             insert(tables.idempotency_keys).values(
                 scope="anonymous:127.0.0.1",
-                key=stored_key("anonymous:127.0.0.1", "busy"),
+                key=stored_key(idempotency_pepper(notes.runtime.settings), "anonymous:127.0.0.1", "busy"),
                 request_hash="x" * 64,
                 state="in_flight",
                 locked_until=now + dt.timedelta(minutes=1),
@@ -272,7 +273,10 @@ async def test_a_stored_response_is_unreadable_without_the_key(notes: Notes) -> 
         first.headers["etag"],
     ):
         assert readable not in at_rest
-    assert row.key == stored_key("anonymous:127.0.0.1", key)
+    assert row.key == stored_key(idempotency_pepper(notes.runtime.settings), "anonymous:127.0.0.1", key)
+    # Keyed with the server's secret: knowing the scheme and guessing the key is not enough to find the row.
+    unkeyed = hashlib.sha256(json.dumps(["anonymous:127.0.0.1", key]).encode()).hexdigest()
+    assert row.key != unkeyed
 
     again = await notes.client.post("/api/v1/notes", json={"text": text}, headers={"Idempotency-Key": key})
     assert again.status_code == 201
@@ -300,8 +304,8 @@ async def test_a_tampered_stored_response_is_a_clear_409(notes: Notes) -> None:
         )
         assert created.status_code == 201
     keys = tables.idempotency_keys
-    flipped = stored_key("anonymous:127.0.0.1", "sua-than")
-    swapped = stored_key("anonymous:127.0.0.1", "doi-cot")
+    flipped = stored_key(idempotency_pepper(notes.runtime.settings), "anonymous:127.0.0.1", "sua-than")
+    swapped = stored_key(idempotency_pepper(notes.runtime.settings), "anonymous:127.0.0.1", "doi-cot")
     async with notes.runtime.sessionmaker() as session, session.begin():
         body = await session.scalar(select(keys.c.response_body).where(keys.c.key == flipped))
         assert body is not None

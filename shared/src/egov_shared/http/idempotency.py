@@ -5,14 +5,17 @@ request is still running: 409. Keys are scoped to the caller. The stored respons
 transaction as the state change it describes, so a retry never applies the change twice.
 
 A stored response may hold personal data and one-time secrets, so nothing readable is kept at rest: the row is
-found by a digest of scope and key, the response is encrypted (AES-256-GCM) under a key derived from the raw
+found by a keyed digest of scope and key, the response is encrypted (AES-256-GCM) under a key derived from the raw
 Idempotency-Key, which only the caller holds, and the request is fingerprinted with an HMAC under another such
-key. Rows written before this scheme (raw key, clear text) never match again and expire with the retention.
+key. A server secret (from ``EGOV_KEY_ENCRYPTION_KEY``) goes into all three, so a database reader cannot try
+guesses of a short key offline either. Rows written before this scheme never match again and expire with the
+retention.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -32,6 +35,7 @@ from egov_shared.crypto import derive_key, seal, unseal
 from egov_shared.db import dialect_insert, utcnow
 from egov_shared.problems import Conflict, Unprocessable
 from egov_shared.runtime import ServiceRuntime
+from egov_shared.settings import ServiceSettings
 from egov_shared.uow import UnitOfWork
 
 IN_FLIGHT_LEASE = dt.timedelta(seconds=60)
@@ -39,15 +43,27 @@ MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
 _RESPONSE_INFO = b"egov idempotent response"
 _REQUEST_INFO = b"egov idempotent request"
+_PEPPER_INFO = b"egov idempotency pepper"
 
 
 def _material(scope: str, key: str) -> bytes:
     return json.dumps([scope, key]).encode()
 
 
-def stored_key(scope: str, key: str) -> str:
-    """What the ``key`` column holds for a caller's key: a SHA-256 digest, never the key itself."""
-    return hashlib.sha256(_material(scope, key)).hexdigest()
+@functools.lru_cache(maxsize=4)
+def _pepper(key_encryption_key: str) -> bytes:
+    return derive_key(key_encryption_key.encode(), _PEPPER_INFO, salt=b"egov-kek-v1")
+
+
+def idempotency_pepper(settings: ServiceSettings) -> bytes:
+    """A server secret (from ``EGOV_KEY_ENCRYPTION_KEY``) mixed into every digest and key: a database reader
+    cannot test guesses of a short or predictable ``Idempotency-Key`` offline."""
+    return _pepper(settings.key_encryption_key.get_secret_value())
+
+
+def stored_key(pepper: bytes, scope: str, key: str) -> str:
+    """What the ``key`` column holds for a caller's key: a keyed digest (HMAC-SHA-256), never the key itself."""
+    return hmac.new(pepper, _material(scope, key), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,12 +75,12 @@ class _Secrets:
     request_key: bytes
 
     @classmethod
-    def of(cls, scope: str, key: str) -> _Secrets:
+    def of(cls, pepper: bytes, scope: str, key: str) -> _Secrets:
         material = _material(scope, key)
         return cls(
-            digest=stored_key(scope, key),
-            response_key=derive_key(material, _RESPONSE_INFO),
-            request_key=derive_key(material, _REQUEST_INFO),
+            digest=stored_key(pepper, scope, key),
+            response_key=derive_key(material, _RESPONSE_INFO, salt=pepper),
+            request_key=derive_key(material, _REQUEST_INFO, salt=pepper),
         )
 
     def seal(self, field: str, plaintext: bytes) -> str:
@@ -89,7 +105,8 @@ class IdempotentRequest:
     ) -> None:
         self.runtime = runtime
         self.scope = scope
-        self._secrets = _Secrets.of(scope, key) if key is not None else None
+        pepper = idempotency_pepper(runtime.settings)
+        self._secrets = _Secrets.of(pepper, scope, key) if key is not None else None
         self.method = method
         self.path = path
 
