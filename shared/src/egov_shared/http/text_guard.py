@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +59,11 @@ def _scanner_for(scope: Scope) -> _Scanner | None:
     if content_type == "application/x-www-form-urlencoded":
         return _Scanner(_FORM_NUL, json=False)
     return None
+
+
+def form_has_nul(items: Iterable[tuple[str, object]]) -> bool:
+    """Whether a parsed form holds a NUL character in a name or a text value (files are not text)."""
+    return any("\x00" in name or (isinstance(value, str) and "\x00" in value) for name, value in items)
 
 
 def target_has_nul(scope: Scope) -> bool:

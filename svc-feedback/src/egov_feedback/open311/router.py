@@ -37,7 +37,7 @@ from egov_feedback.reports import service
 from egov_feedback.reports.models import Report, ReportHistory
 from egov_feedback.reports.rules import OPEN, Status
 from egov_shared.http.app import UoWDep
-from egov_shared.http.text_guard import target_has_nul
+from egov_shared.http.text_guard import form_has_nul, target_has_nul
 from egov_shared.problems import Unprocessable
 
 PREFIX: Final = "/open311/v2"
@@ -182,9 +182,7 @@ async def create_request(fmt: str, request: Request, uow: UoWDep, feedback: Feed
         form = await request.form()
     except Exception as exc:  # a body that is not a form at all
         raise Open311Error.single(400, "Gửi yêu cầu dạng application/x-www-form-urlencoded.") from exc
-    if any(
-        "\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in form.multi_items()
-    ):
+    if form_has_nul(form.multi_items()):
         raise Open311Error.single(400, _NUL_REFUSED)
     parsed = formats.parse_request_form(form.multi_items())
     partner = await partner_by_key(uow.session, parsed.api_key)

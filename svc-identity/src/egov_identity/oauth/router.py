@@ -27,7 +27,7 @@ from egov_identity.people.models import Citizen, Official
 from egov_identity.people.service import record_access
 from egov_shared.auth.tokens import InvalidToken, read_header
 from egov_shared.http.app import RuntimeDep, UoWDep
-from egov_shared.http.text_guard import target_has_nul
+from egov_shared.http.text_guard import form_has_nul, target_has_nul
 from egov_shared.uow import UnitOfWork
 
 router = APIRouter(tags=["oauth2"])
@@ -112,7 +112,7 @@ async def _form(request: Request) -> dict[str, str]:
     except Exception as exc:
         raise invalid_request("The form could not be read.") from exc
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+    if form_has_nul(fields.items()):
         raise invalid_request("The form holds a NUL character.")
     return fields
 
