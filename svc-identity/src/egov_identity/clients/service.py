@@ -15,18 +15,18 @@ from egov_identity.people.passwords import hash_password, verify_password
 from egov_shared.problems import Conflict, Unprocessable
 from egov_shared.uow import UnitOfWork
 
-SCOPES = frozenset(
-    {
-        "openid",
-        "profile",
-        "email",
-        "phone",
-        "open311",
-        "documents.exchange",
-        "documents.sign",
-        "payments.notify",
-    }
+# In the order discovery lists them (``scopes_supported``).
+SUPPORTED_SCOPES = (
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "open311",
+    "documents.exchange",
+    "documents.sign",
+    "payments.notify",
 )
+SCOPES = frozenset(SUPPORTED_SCOPES)
 GRANTS = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm.exc import StaleDataError
 
 from egov_identity.clients.models import OAuthClient
-from egov_identity.clients.service import ClientCredentials, authenticate_client
+from egov_identity.clients.service import SUPPORTED_SCOPES, ClientCredentials, authenticate_client
 from egov_identity.deps import IdentityDep
 from egov_identity.keys.service import published_jwks
 from egov_identity.oauth import authorize as flow
@@ -43,16 +43,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-SCOPES_SUPPORTED = [
-    "openid",
-    "profile",
-    "email",
-    "phone",
-    "open311",
-    "documents.exchange",
-    "documents.sign",
-    "payments.notify",
-]
 
 
 class OAuthErrorBody(BaseModel):
@@ -143,7 +133,7 @@ async def discovery(identity: IdentityDep) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "subject_types_supported": ["public"],
-        "scopes_supported": SCOPES_SUPPORTED,
+        "scopes_supported": list(SUPPORTED_SCOPES),
         "acr_values_supported": ["vneid:1", "vneid:2"],
         "claims_supported": [
             "sub",
