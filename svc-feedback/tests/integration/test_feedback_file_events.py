@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from feedback_harness import CONSTRUCTION, IN_TIEN_DU, PROVINCE, TIEN_DU, FeedbackService, at
+from feedback_harness import CONSTRUCTION, PROVINCE, TIEN_DU, FeedbackService, at, pothole
 from PIL import Image
 from sqlalchemy import select
 
@@ -89,15 +89,7 @@ async def test_the_agency_reads_the_supplement_and_the_new_agency_every_file(
             return result
 
         first = await upload(photo((120, 90, 60)))
-        body = {
-            "title": "Ổ gà trước nhà văn hoá",
-            "description": "Ổ gà sâu giữa đường, xe máy đi qua rất dễ ngã.",
-            "category_code": "GT01",
-            "lat": IN_TIEN_DU[0],
-            "lon": IN_TIEN_DU[1],
-            "attributes": {"KICH_THUOC": "lon"},
-            "file_ids": [first],
-        }
+        body = pothole(attributes={"KICH_THUOC": "lon"}, file_ids=[first])
         created = await p.client.post("/api/v1/feedback/reports", json=body, headers=citizen)
         assert created.status_code == 201, created.text
         report = created.json()["report"]

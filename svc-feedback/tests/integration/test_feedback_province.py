@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from feedback_harness import IN_TIEN_DU
+from feedback_harness import pothole
 from PIL import Image
 
 from egov_gateway.province import province
@@ -39,15 +39,7 @@ async def test_a_citizen_reports_with_a_photo_and_the_agency_handles_it(
             assert len(kept.getexif()) == 0
         assert b"Galaxy S25" not in stored.content
 
-        body = {
-            "title": "Ổ gà trước nhà văn hoá",
-            "description": "Ổ gà sâu giữa đường, xe máy đi qua rất dễ ngã.",
-            "category_code": "GT01",
-            "lat": IN_TIEN_DU[0],
-            "lon": IN_TIEN_DU[1],
-            "attributes": {"KICH_THUOC": "lon"},
-            "file_ids": [file_id],
-        }
+        body = pothole(attributes={"KICH_THUOC": "lon"}, file_ids=[file_id])
         created = await p.client.post("/api/v1/feedback/reports", json=body, headers=citizen)
         assert created.status_code == 201, created.text
         report = created.json()["report"]
