@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ from egov_shared.testing.apps import running
 from egov_shared.testing.backends import throwaway_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: bench.benchlib importable
-from bench.benchlib import percentile
+from bench.benchlib import machine, percentile
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 AGENCY = "000.00.10.H27"
@@ -166,11 +165,7 @@ async def run(payments: int, concurrency: int) -> dict[str, Any]:
         "concurrency": concurrency,
         "first_ipn": first,
         "replayed_ipn": replays,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine(load_average=os.getloadavg()),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
